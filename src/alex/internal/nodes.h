@@ -1,0 +1,521 @@
+// Copyright (c) the alex authors.
+//
+// The two node kinds of the ALEX tree. Implementation details of alex.h;
+// nothing here is part of the public API.
+//
+// Model node: a linear model over an array of child pointers,
+//
+//     slot(k) = clamp((to_unsigned(k) - lo) >> shift, 0, fanout - 1)
+//
+// i.e. a linear model whose slope is a power of two (2^-shift) and whose
+// intercept is an integer. It is evaluated in exact integer arithmetic, so it
+// is monotone and deterministic: a key routes to the same child on every
+// call, on every compiler and at every magnitude (the reference
+// implementation's double-precision routing loses keys near 1e18, where one
+// ulp is 256). A child owns one contiguous run of slots; runs of length > 1
+// are the "duplicated pointers" of ALEX. Keys outside [lo, lo + fanout <<
+// shift) are clamped to the edge slots; only the root's domain ever changes
+// (it grows to cover every inserted key before the key is inserted), so the
+// clamping is stable and every key always routes to the leaf that holds it.
+//
+// Data node: a gapped array of `capacity` slots:
+//
+//     keys_     [capacity]  sorted non-decreasing; a gap holds a copy of the
+//                           next real key to its right, except that gaps
+//                           before the first real key hold KeyTraits::min()
+//                           ("leading") and gaps after the last (or all, if
+//                           none) hold KeyTraits::max() ("trailing"), so an
+//                           append or prepend writes O(1) slots
+//     payloads_ [capacity]  meaningful only where the bitmap bit is set
+//     bitmap_   [words]     bit i set <=> slot i holds a real key
+//
+// plus a linear model pos(k) = slope * offset(k, base) + intercept that
+// predicts a key's slot. Because gaps repeat the next key, a search never
+// consults the bitmap: an exponential search from the predicted slot over
+// keys_ finds the answer, and the bitmap only tells gap from key at the end.
+// The three arrays live in one allocation, so a resize is one malloc.
+//
+// Invariants (checked by DataNode::check):
+//   1. popcount(bitmap_) == num_keys_ <= capacity_.
+//   2. Real keys are strictly increasing left to right.
+//   3. Leading gaps hold min(), trailing gaps max(), other gaps the next
+//      real key to their right.
+//   4. last_ is the slot of the last real key, or -1 when empty.
+
+#ifndef ALEX_INTERNAL_NODES_H_
+#define ALEX_INTERNAL_NODES_H_
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string>
+#include <type_traits>
+
+#include "alex/key_traits.h"
+
+namespace alex::internal {
+
+struct Node {
+  explicit Node(bool leaf) : is_leaf(leaf) {}
+  const bool is_leaf;
+};
+
+struct ModelNode : Node {
+  ModelNode() : Node(false) {}
+
+  // Route an (already mapped) key to a slot; see the file comment.
+  size_t slot_of(uint64_t u) const {
+    if (u < lo) return 0;
+    const uint64_t s = (u - lo) >> shift;
+    return s < fanout ? static_cast<size_t>(s) : fanout - 1;
+  }
+
+  // The first and one-past-the-last slot of the run holding children[slot].
+  // Runs are contiguous, so an exponential search finds each end in
+  // O(log run length).
+  size_t run_begin(size_t slot) const {
+    Node* c = children[slot];
+    size_t step = 1, known = slot;  // children[known] == c
+    while (step <= known && children[known - step] == c) {
+      known -= step;
+      step <<= 1;
+    }
+    // First differing slot is in [known - step, known) (or none below 0).
+    size_t lo_idx = step <= known ? known - step + 1 : 0;
+    size_t hi_idx = known;
+    while (lo_idx < hi_idx) {
+      size_t mid = lo_idx + (hi_idx - lo_idx) / 2;
+      if (children[mid] == c) hi_idx = mid; else lo_idx = mid + 1;
+    }
+    return lo_idx;
+  }
+  size_t run_end(size_t slot) const {
+    Node* c = children[slot];
+    size_t step = 1, known = slot;
+    while (known + step < fanout && children[known + step] == c) {
+      known += step;
+      step <<= 1;
+    }
+    size_t lo_idx = known + 1;
+    size_t hi_idx = std::min(known + step, fanout);
+    while (lo_idx < hi_idx) {
+      size_t mid = lo_idx + (hi_idx - lo_idx) / 2;
+      if (children[mid] == c) lo_idx = mid + 1; else hi_idx = mid;
+    }
+    return lo_idx;
+  }
+
+  uint64_t lo = 0;      // to_unsigned() of the first key of slot 0
+  int shift = 0;        // slot width is 2^shift, 0 <= shift <= 63
+  size_t fanout = 0;    // number of slots
+  Node** children = nullptr;
+};
+
+// Counts the bytes a tree has allocated; every node allocation goes through
+// it so memory_bytes() is exact.
+struct MemoryCounter {
+  size_t bytes = 0;
+};
+
+template <class Key, class Payload, class Traits = KeyTraits<Key>>
+struct DataNode : Node {
+  static_assert(std::is_trivially_copyable_v<Key>, "keys are moved with memmove");
+  static_assert(std::is_trivially_copyable_v<Payload>, "payloads are moved with memmove");
+
+  DataNode() : Node(true) {}
+
+  // ---- array management --------------------------------------------------
+
+  static constexpr size_t words_for(int cap) { return (static_cast<size_t>(cap) + 63) / 64; }
+  static constexpr size_t payload_offset(int cap) {
+    size_t off = sizeof(Key) * static_cast<size_t>(cap);
+    return (off + alignof(Payload) - 1) / alignof(Payload) * alignof(Payload);
+  }
+  static constexpr size_t bitmap_offset(int cap) {
+    size_t off = payload_offset(cap) + sizeof(Payload) * static_cast<size_t>(cap);
+    return (off + 7) / 8 * 8;
+  }
+  static constexpr size_t buffer_bytes(int cap) { return bitmap_offset(cap) + words_for(cap) * 8; }
+
+  // Replace the arrays by empty ones of `cap` slots (every slot a trailing gap).
+  void allocate(int cap, MemoryCounter* mem) {
+    release(mem);
+    const size_t bytes = buffer_bytes(cap);
+    buffer_ = static_cast<char*>(::operator new(bytes, std::align_val_t{64}));
+    mem->bytes += bytes;
+    capacity_ = cap;
+    keys_ = reinterpret_cast<Key*>(buffer_);
+    payloads_ = reinterpret_cast<Payload*>(buffer_ + payload_offset(cap));
+    bitmap_ = reinterpret_cast<uint64_t*>(buffer_ + bitmap_offset(cap));
+    std::fill(keys_, keys_ + cap, Traits::max());
+    std::memset(bitmap_, 0, words_for(cap) * 8);
+    num_keys_ = 0;
+    last_ = -1;
+  }
+
+  void release(MemoryCounter* mem) {
+    if (buffer_ == nullptr) return;
+    mem->bytes -= buffer_bytes(capacity_);
+    ::operator delete(buffer_, std::align_val_t{64});
+    buffer_ = nullptr;
+    keys_ = nullptr;
+    payloads_ = nullptr;
+    bitmap_ = nullptr;
+    capacity_ = 0;
+  }
+
+  // ---- bitmap ------------------------------------------------------------
+
+  bool occupied(int i) const { return (bitmap_[i >> 6] >> (i & 63)) & 1; }
+  void set_bit(int i) { bitmap_[i >> 6] |= uint64_t{1} << (i & 63); }
+  void clear_bit(int i) { bitmap_[i >> 6] &= ~(uint64_t{1} << (i & 63)); }
+
+  // First occupied slot >= i, or capacity_ if none.
+  int next_occupied(int i) const {
+    if (i >= capacity_) return capacity_;
+    size_t w = static_cast<size_t>(i) >> 6;
+    uint64_t bits = bitmap_[w] & (~uint64_t{0} << (i & 63));
+    const size_t words = words_for(capacity_);
+    while (bits == 0) {
+      if (++w == words) return capacity_;
+      bits = bitmap_[w];
+    }
+    int r = static_cast<int>(w * 64 + std::countr_zero(bits));
+    return r < capacity_ ? r : capacity_;
+  }
+  // Last occupied slot <= i, or -1 if none.
+  int prev_occupied(int i) const {
+    if (i < 0) return -1;
+    ptrdiff_t w = i >> 6;
+    uint64_t bits = bitmap_[w] & (~uint64_t{0} >> (63 - (i & 63)));
+    while (bits == 0) {
+      if (--w < 0) return -1;
+      bits = bitmap_[w];
+    }
+    return static_cast<int>(w * 64 + 63 - std::countl_zero(bits));
+  }
+  // First gap >= i, or capacity_ if none.
+  int next_gap(int i) const {
+    if (i >= capacity_) return capacity_;
+    size_t w = static_cast<size_t>(i) >> 6;
+    uint64_t bits = ~bitmap_[w] & (~uint64_t{0} << (i & 63));
+    const size_t words = words_for(capacity_);
+    while (bits == 0) {
+      if (++w == words) return capacity_;
+      bits = ~bitmap_[w];
+    }
+    int r = static_cast<int>(w * 64 + std::countr_zero(bits));
+    return r < capacity_ ? r : capacity_;
+  }
+  // Last gap <= i, or -1 if none.
+  int prev_gap(int i) const {
+    if (i < 0) return -1;
+    ptrdiff_t w = i >> 6;
+    uint64_t bits = ~bitmap_[w] & (~uint64_t{0} >> (63 - (i & 63)));
+    while (bits == 0) {
+      if (--w < 0) return -1;
+      bits = ~bitmap_[w];
+    }
+    return static_cast<int>(w * 64 + 63 - std::countl_zero(bits));
+  }
+
+  // ---- model and search --------------------------------------------------
+
+  double predict_raw(const Key& k) const { return slope_ * Traits::offset(k, base_) + intercept_; }
+
+  int predict(const Key& k) const {
+    double p = predict_raw(k);
+    if (!(p > 0)) return 0;  // also catches NaN from an infinite double key
+    if (p >= capacity_ - 1) return capacity_ - 1;
+    return static_cast<int>(p);
+  }
+
+  // First slot in [0, capacity_] whose key is > k (kUpper) or >= k (!kUpper),
+  // by exponential search around slot m. REQUIRES capacity_ > 0.
+  template <bool kUpper>
+  int search(const Key& k, int m) const {
+    auto right_of = [&](const Key& x) { return kUpper ? k < x : !(x < k); };
+    int lo, hi;  // answer in [lo, hi]; keys_[hi] is right of k or hi == cap
+    if (right_of(keys_[m])) {
+      int bound = 1;
+      while (bound <= m && right_of(keys_[m - bound])) bound <<= 1;
+      hi = m - bound / 2;
+      lo = bound > m ? 0 : m - bound + 1;
+    } else {
+      int bound = 1;
+      while (m + bound < capacity_ && !right_of(keys_[m + bound])) bound <<= 1;
+      lo = m + bound / 2 + 1;
+      hi = std::min(m + bound, capacity_);
+    }
+    while (lo < hi) {
+      int mid = lo + (hi - lo) / 2;
+      if (right_of(keys_[mid])) hi = mid; else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  // Slot of k, or -1 if absent.
+  int find(const Key& k) const {
+    if (num_keys_ == 0) return -1;
+    return match(k, search<true>(k, predict(k)) - 1);
+  }
+
+  // The slot of k given pos, the last slot whose value is <= k; or -1. A
+  // gap equal to k is either a leading gap (k == min(), absent) or a
+  // trailing one (k == max(), present iff it is the last key).
+  int match(const Key& k, int pos) const {
+    if (pos < 0 || keys_[pos] < k) return -1;
+    if (occupied(pos)) return pos;
+    return pos > last_ && !(keys_[last_] < k) ? last_ : -1;
+  }
+
+  // First occupied slot with key >= k, or capacity_ if none.
+  int lower_bound(const Key& k) const {
+    if (num_keys_ == 0) return capacity_;
+    return next_occupied(search<false>(k, predict(k)));
+  }
+
+  // REQUIRES num_keys_ > 0.
+  const Key& max_key() const { return keys_[last_]; }
+  const Key& min_key() const { return keys_[next_occupied(0)]; }
+
+  // ---- insertion ---------------------------------------------------------
+
+  enum class InsertResult { kInserted, kExists, kFull };
+
+  // Inserts (k, p) unless k is present (kExists, *slot = its slot) or the
+  // node has no room for it (kFull). A node is full at max_keys, or, for a
+  // key beyond the last (first), when no slot is left to its right (left):
+  // an append (prepend) must never shift the whole array.
+  InsertResult insert(const Key& k, const Payload& p, int max_keys, int* slot, uint64_t* shifts,
+                      uint64_t* distance) {
+    const int m = predict(k);
+    const int ub = num_keys_ == 0 ? capacity_ : search<true>(k, m);
+    if (num_keys_ > 0) {
+      const int pos = match(k, ub - 1);
+      if (pos >= 0) {
+        *slot = pos;
+        return InsertResult::kExists;
+      }
+    }
+    // The real neighbours of the new key: prev < ub <= next.
+    const int prev = prev_occupied(ub - 1);
+    const int next = next_occupied(ub);
+    const bool append = num_keys_ == 0 || max_key() < k;
+    const bool prepend = num_keys_ > 0 && prev < 0;
+    if (num_keys_ >= max_keys || (append && last_ == capacity_ - 1) || (prepend && occupied(0))) {
+      return InsertResult::kFull;
+    }
+
+    ++inserts_since_resize_;
+    if (append) ++appends_since_resize_;
+    if (prepend) ++prepends_since_resize_;
+    *distance += static_cast<uint64_t>(std::abs(ub - m));
+
+    int pos;
+    if (next - prev > 1) {
+      // A run of gaps between the neighbours: place at the predicted slot,
+      // clamped into the run. An append (prepend) whose prediction
+      // overshoots the array takes the free slot nearest its neighbour
+      // instead, keeping room beyond it.
+      pos = std::clamp(m, prev + 1, next - 1);
+      if (append && pos == capacity_ - 1 && m >= capacity_ - 1) pos = prev + 1;
+      if (prepend && pos == 0 && m <= 0) pos = next - 1;
+      // Gaps before the new key now repeat it, or are leading gaps (which
+      // already hold min() unless the node was empty).
+      if (prev >= 0) {
+        for (int i = prev + 1; i < pos; ++i) keys_[i] = k;
+      } else if (num_keys_ == 0) {
+        std::fill(keys_, keys_ + pos, Traits::min());
+      } else {
+        // Leading gaps between a prepended key and the old first key are
+        // now interior: they repeat the old first key.
+        std::fill(keys_ + pos + 1, keys_ + next, keys_[next]);
+      }
+    } else {
+      // No gap: shift toward the nearest gap. ub is occupied here.
+      const int right = next_gap(ub);
+      const int left = prev_gap(ub - 1);
+      if (right < capacity_ && (left < 0 || right - ub <= ub - left)) {
+        std::memmove(keys_ + ub + 1, keys_ + ub, sizeof(Key) * (right - ub));
+        std::memmove(payloads_ + ub + 1, payloads_ + ub, sizeof(Payload) * (right - ub));
+        set_bit(right);
+        if (right > last_) last_ = right;
+        *shifts += static_cast<uint64_t>(right - ub);
+        shifts_since_resize_ += static_cast<uint64_t>(right - ub);
+        pos = ub;
+      } else {
+        std::memmove(keys_ + left, keys_ + left + 1, sizeof(Key) * (ub - 1 - left));
+        std::memmove(payloads_ + left, payloads_ + left + 1, sizeof(Payload) * (ub - 1 - left));
+        set_bit(left);
+        *shifts += static_cast<uint64_t>(ub - 1 - left);
+        shifts_since_resize_ += static_cast<uint64_t>(ub - 1 - left);
+        pos = ub - 1;
+      }
+    }
+    keys_[pos] = k;
+    payloads_[pos] = p;
+    set_bit(pos);
+    if (pos > last_) last_ = pos;
+    ++num_keys_;
+    *slot = pos;
+    return InsertResult::kInserted;
+  }
+
+  // Removes the key in `slot`. REQUIRES occupied(slot).
+  void erase_at(int slot) {
+    clear_bit(slot);
+    --num_keys_;
+    if (prev_occupied(slot) < 0) {
+      // It was the first key: the gaps up to the next real key become
+      // leading gaps (or all trailing, when no key is left).
+      const int next = next_occupied(slot);
+      const Key fill = next < capacity_ ? Traits::min() : Traits::max();
+      std::fill(keys_ + (next < capacity_ ? slot : 0), keys_ + std::min(next, capacity_), fill);
+    } else {
+      // The gap and the gaps before it now repeat the next real key (which
+      // keys_[slot + 1] holds, gap or not), or max() at the end.
+      const Key next = slot + 1 < capacity_ ? keys_[slot + 1] : Traits::max();
+      for (int i = slot; i >= 0 && !occupied(i); --i) keys_[i] = next;
+    }
+    if (slot == last_) last_ = prev_occupied(slot);
+  }
+
+  // ---- bulk placement ----------------------------------------------------
+
+  // Fits pos = slope * offset(k, keys[0]) + intercept to (keys[i], i * scale)
+  // by least squares.
+  void train(const Key* keys, int n, double scale) {
+    base_ = n > 0 ? keys[0] : Key{};
+    if (n <= 1) {
+      slope_ = 0;
+      intercept_ = 0;
+      return;
+    }
+    // Offsets are taken from the middle key to keep the sums small.
+    const Key mid = keys[n / 2];
+    double mx = 0, my = 0;
+    for (int i = 0; i < n; ++i) {
+      mx += Traits::offset(keys[i], mid);
+      my += i;
+    }
+    mx /= n;
+    my /= n;
+    double sxy = 0, sxx = 0;
+    for (int i = 0; i < n; ++i) {
+      double dx = Traits::offset(keys[i], mid) - mx;
+      sxy += dx * (i - my);
+      sxx += dx * dx;
+    }
+    double slope = sxx > 0 ? sxy / sxx : 0;
+    if (!std::isfinite(slope) || slope < 0) slope = 0;
+    // Re-express relative to base_ = keys[0]: offset(k, mid) = offset(k,
+    // base) - offset(mid, base).
+    double icpt = my - slope * mx - slope * Traits::offset(mid, base_);
+    slope_ = slope * scale;
+    intercept_ = icpt * scale;
+    if (!std::isfinite(intercept_)) intercept_ = 0;
+  }
+
+  // Fills an empty node (fresh arrays) with sorted unique keys at their
+  // predicted slots, pushed right past taken slots and left so that every
+  // key fits. REQUIRES n <= capacity_, num_keys_ == 0.
+  void place(const Key* keys, const Payload* payloads, int n) {
+    int prev = -1;
+    for (int i = 0; i < n; ++i) {
+      int p = predict(keys[i]);
+      p = std::max(p, prev + 1);
+      p = std::min(p, capacity_ - (n - i));
+      keys_[p] = keys[i];
+      payloads_[p] = payloads[i];
+      set_bit(p);
+      prev = p;
+    }
+    num_keys_ = n;
+    last_ = prev;
+    Key fill = Traits::max();
+    for (int i = capacity_ - 1; i >= 0; --i) {
+      if (occupied(i)) fill = keys_[i]; else keys_[i] = fill;
+    }
+    const int first = n > 0 ? next_occupied(0) : 0;
+    std::fill(keys_, keys_ + first, Traits::min());
+    inserts_since_resize_ = appends_since_resize_ = prepends_since_resize_ = shifts_since_resize_ = 0;
+    distance_since_resize_ = 0;
+    keys_at_resize_ = n;
+  }
+
+  // Copies the real keys and payloads out, in order. Returns the count.
+  int extract(Key* keys, Payload* payloads) const {
+    int n = 0;
+    for (int i = next_occupied(0); i < capacity_; i = next_occupied(i + 1)) {
+      keys[n] = keys_[i];
+      payloads[n] = payloads_[i];
+      ++n;
+    }
+    return n;
+  }
+
+  // Describes the first broken invariant, or returns "".
+  std::string check() const {
+    if (capacity_ <= 0 || buffer_ == nullptr) return "data node without arrays";
+    int count = 0, last = -1;
+    bool have_prev = false;
+    Key prev{};
+    for (int i = 0; i < capacity_; ++i) {
+      if (i > 0 && keys_[i] < keys_[i - 1]) return "keys not sorted at slot " + std::to_string(i);
+      if (occupied(i)) {
+        if (have_prev && !(prev < keys_[i])) return "duplicate real key at slot " + std::to_string(i);
+        prev = keys_[i];
+        have_prev = true;
+        ++count;
+        last = i;
+      }
+    }
+    if (count != num_keys_) {
+      return "bitmap holds " + std::to_string(count) + " keys, node says " + std::to_string(num_keys_);
+    }
+    if (last != last_) return "last_ is " + std::to_string(last_) + ", last key is at " + std::to_string(last);
+    const int first = next_occupied(0);
+    for (int i = 0; i < capacity_; ++i) {
+      if (occupied(i)) continue;
+      const int nxt = next_occupied(i);
+      const Key want = nxt == capacity_ ? Traits::max() : i < first ? Traits::min() : keys_[nxt];
+      if (keys_[i] < want || want < keys_[i]) return "gap at slot " + std::to_string(i) + " holds a wrong key";
+    }
+    return "";
+  }
+
+  // ---- state ---------------------------------------------------------------
+
+  char* buffer_ = nullptr;
+  Key* keys_ = nullptr;
+  Payload* payloads_ = nullptr;
+  uint64_t* bitmap_ = nullptr;
+  int capacity_ = 0;
+  int num_keys_ = 0;
+  int last_ = -1;
+
+  Key base_{};
+  double slope_ = 0;
+  double intercept_ = 0;
+
+  DataNode* prev_ = nullptr;  // leaves in key order
+  DataNode* next_ = nullptr;
+
+  // Since the last resize, for the cost model's expand-or-split decision.
+  uint64_t inserts_since_resize_ = 0;
+  uint64_t appends_since_resize_ = 0;
+  uint64_t prepends_since_resize_ = 0;
+  uint64_t shifts_since_resize_ = 0;
+  uint64_t distance_since_resize_ = 0;
+  double expected_cost_ = 0;  // cost model's prediction at the last resize
+  int keys_at_resize_ = 0;    // num_keys_ right after the last resize
+};
+
+}  // namespace alex::internal
+
+#endif  // ALEX_INTERNAL_NODES_H_

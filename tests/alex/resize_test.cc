@@ -1,0 +1,257 @@
+// Resize thrash guards, counted rather than timed. At the exact point where
+// a data node has just expanded (or just contracted), repeating "erase two
+// keys, insert them again" (or the reverse) must not make the node resize
+// back and forth: structural changes stay bounded by a small constant and
+// shifts stay O(1) per operation, so costs remain amortized O(1).
+//
+// The same guard covers the right edge of the key space, where an insert of a
+// new largest key followed by its erase is what a rolled-back append does.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "alex/alex.h"
+#include "tests/alex/key_sets.h"
+#include "tests/alex/tree_checks.h"
+
+namespace alex_test {
+namespace {
+
+using Tree = alex::Tree<int64_t, uint64_t>;
+
+constexpr size_t kRounds = 10'000;
+// At most this many expansions, contractions, splits, root expansions and
+// rebuilds over all kRounds rounds together.
+constexpr uint64_t kMaxResizes = 4;
+// At most this many shifts per insert or erase, on average.
+constexpr uint64_t kMaxShiftsPerOp = 16;
+
+uint64_t resizes(const alex::Stats& s) {
+  return s.expansions + s.contractions + s.splits_sideways + s.splits_down +
+         s.root_expansions + s.rebuilds;
+}
+
+// Runs kRounds rounds of `round` (which must do `ops_per_round` inserts and
+// erases and return false on a wrong answer) and checks the counters.
+template <class Round>
+void expect_no_thrash(Tree& tree, size_t ops_per_round, Round round) {
+  const alex::Stats before = tree.stats();
+  const size_t size = tree.size();
+  for (size_t i = 0; i < kRounds; ++i) {
+    ASSERT_TRUE(round()) << "round " << i;
+  }
+  const alex::Stats after = tree.stats();
+  ASSERT_EQ(tree.size(), size);
+  ASSERT_TRUE(is_valid(tree));
+  const uint64_t ops = kRounds * ops_per_round;
+  EXPECT_LE(resizes(after) - resizes(before), kMaxResizes)
+      << "expansions " << before.expansions << " -> " << after.expansions
+      << ", contractions " << before.contractions << " -> "
+      << after.contractions << ", splits " << before.splits_sideways << "+"
+      << before.splits_down << " -> " << after.splits_sideways << "+"
+      << after.splits_down << ", rebuilds " << before.rebuilds << " -> "
+      << after.rebuilds << " over " << ops << " operations";
+  EXPECT_LE(after.shifts - before.shifts, kMaxShiftsPerOp * ops)
+      << "shifts " << before.shifts << " -> " << after.shifts << " over " << ops
+      << " operations";
+}
+
+// Builds a tree with build() and applies apply(tree, 0), apply(tree, 1), ...
+// until event(tree.stats()) changes, so that the last operation applied
+// caused the event; returns how many were applied, 0 if none of the first
+// max_ops caused it. stats() costs O(n), so the event is first located to a
+// batch on a scratch tree, then the same (deterministic) operations are
+// replayed on the returned tree, one stats() call per operation only within
+// that batch.
+template <class Build, class Apply, class Event>
+size_t apply_until(Tree& tree, Build build, size_t max_ops, Apply apply,
+                   Event event) {
+  constexpr size_t kBatch = 256;
+  Tree scratch = build();
+  const uint64_t start = event(scratch.stats());
+  size_t batch_begin = 0, done = 0;
+  while (done < max_ops && event(scratch.stats()) == start) {
+    batch_begin = done;
+    const size_t batch_end = std::min(done + kBatch, max_ops);
+    for (; done < batch_end; ++done) apply(scratch, done);
+  }
+  tree = build();
+  for (done = 0; done < batch_begin; ++done) apply(tree, done);
+  while (done < max_ops) {
+    apply(tree, done++);
+    if (event(tree.stats()) != start) return done;
+  }
+  return 0;
+}
+
+uint64_t expansions(const alex::Stats& s) { return s.expansions; }
+uint64_t contractions(const alex::Stats& s) { return s.contractions; }
+
+// Bulk-loads `loaded` uniform keys; `more` are further keys of the set.
+struct UniformKeys {
+  explicit UniformKeys(uint64_t seed) {
+    const size_t n = scaled(100'000, 10'000);
+    std::vector<int64_t> keys = make_keys(KeySet::kUniform, 2 * n, seed);
+    more.assign(keys.begin() + n, keys.end());
+    keys.resize(n);
+    loaded = sorted_pairs(keys, 1);
+  }
+  Tree build() const { return bulk_loaded(loaded); }
+
+  Pairs<int64_t> loaded;
+  std::vector<int64_t> more;
+};
+
+// Loads the uniform keys and inserts more of them until a node expands;
+// returns how many were inserted (the last one expanded its node).
+size_t insert_until_expansion(Tree& tree, const UniformKeys& keys) {
+  return apply_until(
+      tree, [&] { return keys.build(); }, keys.more.size(),
+      [&](Tree& t, size_t i) { t.insert(keys.more[i], 1); }, expansions);
+}
+
+// A round: erase `a` and `b`, insert them again.
+auto erase_then_insert(Tree& tree, int64_t a, int64_t b) {
+  return [&tree, a, b] {
+    return tree.erase(a) == 1 && tree.erase(b) == 1 &&
+           tree.insert(a, 5).second && tree.insert(b, 6).second;
+  };
+}
+
+// A round: insert `a` and `b`, erase them again.
+auto insert_then_erase(Tree& tree, int64_t a, int64_t b) {
+  return [&tree, a, b] {
+    return tree.insert(a, 5).second && tree.insert(b, 6).second &&
+           tree.erase(a) == 1 && tree.erase(b) == 1;
+  };
+}
+
+TEST(ResizeThrash, JustExpandedLastTwoInserted) {
+  const uint64_t seed = test_seed(8001);
+  SCOPED_TRACE(seed_trace(seed));
+  const UniformKeys keys(seed);
+  Tree tree;
+  const size_t inserted = insert_until_expansion(tree, keys);
+  ASSERT_GE(inserted, 2u) << "no expansion; " << describe_stats(tree);
+  // The key whose insert expanded its node, and the one inserted before.
+  expect_no_thrash(tree, 4,
+                   erase_then_insert(tree, keys.more[inserted - 1],
+                                     keys.more[inserted - 2]));
+}
+
+TEST(ResizeThrash, JustExpandedNeighbours) {
+  const uint64_t seed = test_seed(8002);
+  SCOPED_TRACE(seed_trace(seed));
+  const UniformKeys keys(seed);
+  Tree tree;
+  const size_t inserted = insert_until_expansion(tree, keys);
+  ASSERT_GE(inserted, 1u) << "no expansion; " << describe_stats(tree);
+  // The key that triggered the expansion and its successor: both in the
+  // node that just expanded (unless it was the node's last key).
+  const int64_t trigger = keys.more[inserted - 1];
+  auto it = tree.find(trigger);
+  ASSERT_TRUE(it != tree.end());
+  ++it;
+  if (it == tree.end()) it = --tree.find(trigger);
+  expect_no_thrash(tree, 4, erase_then_insert(tree, trigger, it.key()));
+}
+
+TEST(ResizeThrash, JustExpandedInsertNewThenErase) {
+  const uint64_t seed = test_seed(8003);
+  SCOPED_TRACE(seed_trace(seed));
+  const UniformKeys keys(seed);
+  Tree tree;
+  const size_t inserted = insert_until_expansion(tree, keys);
+  ASSERT_GE(inserted, 1u) << "no expansion; " << describe_stats(tree);
+  // Two absent keys right next to the trigger key.
+  const int64_t trigger = keys.more[inserted - 1];
+  const int64_t a = trigger + 1, b = trigger - 1;
+  ASSERT_TRUE(tree.find(a) == tree.end());
+  ASSERT_TRUE(tree.find(b) == tree.end());
+  expect_no_thrash(tree, 4, insert_then_erase(tree, a, b));
+}
+
+TEST(ResizeThrash, JustContracted) {
+  const uint64_t seed = test_seed(8004);
+  SCOPED_TRACE(seed_trace(seed));
+  const UniformKeys keys(seed);
+  // Erase loaded keys in random order until some node contracts.
+  std::vector<int64_t> order;
+  for (const auto& pair : keys.loaded) order.push_back(pair.first);
+  Random random(seed);
+  random.shuffle(order);
+  Tree tree;
+  const size_t erased = apply_until(
+      tree, [&] { return keys.build(); }, order.size() * 95 / 100,
+      [&](Tree& t, size_t i) { t.erase(order[i]); }, contractions);
+  ASSERT_GE(erased, 2u) << "no contraction after erasing 95% of the keys; "
+                        << describe_stats(tree);
+  // The key whose erase contracted its node, and the one erased before.
+  expect_no_thrash(
+      tree, 4, insert_then_erase(tree, order[erased - 1], order[erased - 2]));
+}
+
+// The smallest case: a key below all others inserted into a freshly loaded
+// tree and erased again.
+TEST(ResizeThrash, PrependAndRollBackOnAFreshLoad) {
+  Pairs<int64_t> pairs;
+  for (int64_t i = 0; i < 1000; ++i) pairs.emplace_back(i * 10, 0);
+  Tree tree = bulk_loaded(pairs);
+  expect_no_thrash(tree, 2, [&tree] {
+    return tree.insert(-5, 1).second && tree.erase(-5) == 1;
+  });
+}
+
+TEST(ResizeThrash, AppendAndRollBackOnAFreshLoad) {
+  Pairs<int64_t> pairs;
+  for (int64_t i = 0; i < 1000; ++i) pairs.emplace_back(i * 10, 0);
+  Tree tree = bulk_loaded(pairs);
+  expect_no_thrash(tree, 2, [&tree] {
+    return tree.insert(100'000, 1).second && tree.erase(100'000) == 1;
+  });
+}
+
+// A rolled-back append, again and again: insert a new largest key (and a new
+// smallest one), erase both.
+TEST(ResizeThrash, AppendAndRollBackAtTheEdges) {
+  const uint64_t seed = test_seed(8005);
+  SCOPED_TRACE(seed_trace(seed));
+  const std::vector<int64_t> keys =
+      make_keys(KeySet::kTimestamps, scaled(100'000, 10'000), seed);
+  Tree tree;
+  for (int64_t key : keys) tree.insert(key, 1);  // built by appends
+  expect_no_thrash(tree, 4,
+                   insert_then_erase(tree, keys.back() + 1, keys.front() - 1));
+}
+
+// The same right after an append expanded (or split) the last node.
+TEST(ResizeThrash, AppendRightAfterExpansion) {
+  const uint64_t seed = test_seed(8006);
+  SCOPED_TRACE(seed_trace(seed));
+  const std::vector<int64_t> keys =
+      make_keys(KeySet::kTimestamps, scaled(200'000, 20'000), seed);
+  const size_t loaded = keys.size() / 2;
+  const Pairs<int64_t> pairs = sorted_pairs(
+      std::vector<int64_t>(keys.begin(), keys.begin() + loaded), 1);
+  Tree tree;
+  const size_t appended = apply_until(
+      tree, [&] { return bulk_loaded(pairs); }, keys.size() - loaded,
+      [&](Tree& t, size_t i) { t.insert(keys[loaded + i], 1); },
+      [](const alex::Stats& s) {
+        return s.expansions + s.splits_sideways + s.splits_down;
+      });
+  ASSERT_GE(appended, 2u) << describe_stats(tree);
+  const size_t last = loaded + appended - 1;
+  expect_no_thrash(tree, 4,
+                   erase_then_insert(tree, keys[last], keys[last - 1]));
+  expect_no_thrash(tree, 4,
+                   insert_then_erase(tree, keys[last] + 100, keys[last] + 200));
+}
+
+}  // namespace
+}  // namespace alex_test

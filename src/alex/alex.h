@@ -208,7 +208,10 @@ class Tree {
       root_ = first_leaf_ = last_leaf_ = leaf;
     }
     const uint64_t u = Traits::to_unsigned(key);
-    for (;;) {
+    // make_room always makes progress; the bound only guards against a
+    // bug turning into a hang: a full rebuild always succeeds.
+    for (int attempt = 0;; ++attempt) {
+      if (attempt == kMaxRestructures) return rebuild_with(key, payload);
       if (!root_->is_leaf && !in_domain(static_cast<ModelNode*>(root_), u)) {
         if (!grow_root(u)) return rebuild_with(key, payload);
         continue;
@@ -353,6 +356,7 @@ class Tree {
   // cost model whether a model node would serve its keys better.
   static constexpr double kSplitCheckCost = 3 * internal::CostWeights::kSearch;
   static constexpr size_t kMaxSamples = 1 << 14;  // keys the fanout choice looks at
+  static constexpr int kMaxRestructures = 64;      // per insert; see insert()
   static constexpr size_t kMaxSlotKeys = static_cast<size_t>(Options::kMaxAppendCapacity * Options::kInitDensity / 4);
 
   static int max_keys(int capacity) { return static_cast<int>(capacity * Options::kMaxDensity); }
@@ -686,10 +690,14 @@ class Tree {
     std::vector<Payload> payloads(n);
     leaf->extract(keys.data(), payloads.data());
     leaf->allocate(capacity, &mem_);
-    const double scale =
-        room != Room::kSpread ? 1.0 / Options::kInitDensity : (n > 0 ? static_cast<double>(capacity) / n : 0);
-    leaf->train(keys.data(), n, scale);
-    if (room == Room::kPrepend) leaf->intercept_ += capacity - std::ceil(n / Options::kInitDensity);
+    if (room == Room::kSpread) {
+      leaf->train(keys.data(), n, n > 0 ? static_cast<double>(capacity) / n : 0);
+    } else {
+      // Keys at init-density spacing from one end; every caller leaves at
+      // least two free slots at the other.
+      const double span = std::max(0, n - 1) / Options::kInitDensity;
+      leaf->fit_ends(keys.data(), n, span, room == Room::kAppend ? 0 : capacity - 1 - std::ceil(span));
+    }
     leaf->place(keys.data(), payloads.data(), n);
     leaf->expected_cost_ = expected_cost(keys.data(), n, static_cast<double>(n) / capacity);
   }

@@ -269,7 +269,9 @@ struct Row {
 TEST(PayloadTypes, SmallAndStructPayloads) {
   alex::Tree<int64_t, uint32_t> small;
   alex::Tree<int64_t, Row> rows;
-  const std::vector<int64_t> keys = make_keys(KeySet::kExtreme, 20'000, 10005);
+  const uint64_t seed = test_seed(10005);
+  SCOPED_TRACE(seed_trace(seed));
+  const std::vector<int64_t> keys = make_keys(KeySet::kExtreme, 20'000, seed);
   for (int64_t key : keys) {
     small.insert(key, static_cast<uint32_t>(key));
     rows.insert(

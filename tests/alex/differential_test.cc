@@ -7,8 +7,8 @@
 // neighbouring, below-all and above-all keys, short and long walks forwards
 // and backwards from each answer, and payload updates through iterators.
 // size() is compared after every operation and check() runs every
-// kCheckEvery operations (every operation in the SmallTrees suite) and at the
-// end.
+// kCheckEvery operations (after every operation in SmallTreeTest) and at
+// the end.
 //
 // The operation mix moves through three phases (grow, churn, shrink) so the
 // tree expands, splits, contracts and merges. The tests are parameterized by
@@ -106,7 +106,14 @@ class Differential {
         result = ::testing::AssertionFailure()
                  << "size() " << tree_.size() << " != " << map_.size();
       }
-      if (result && (i + 1) % check_every == 0) result = is_valid(tree_);
+      if (result && (i + 1) % check_every == 0) {
+        result = is_valid(tree_);
+        if (!result) {
+          result << " (check() runs every " << check_every
+                 << " operations: the damage was done by one of the last "
+                 << check_every << ")";
+        }
+      }
       if (!result) {
         return ::testing::AssertionFailure()
                << "op #" << i << " " << op_name(op) << "(" << show(last_key_)

@@ -262,8 +262,10 @@ TEST(Iteration, TinyTrees) {
 
 // An iterator converts to a const_iterator at the same place.
 TEST(Iteration, IteratorConvertsToConstIterator) {
+  const uint64_t seed = test_seed(5006);
+  SCOPED_TRACE(seed_trace(seed));
   const Pairs<int64_t> pairs =
-      sorted_pairs(make_keys(KeySet::kUniform, 5000, 5006), 1);
+      sorted_pairs(make_keys(KeySet::kUniform, 5000, seed), 1);
   Tree tree = bulk_loaded(pairs);
   const Tree& const_tree = tree;
   for (size_t i = 0; i < pairs.size(); i += 37) {

@@ -421,6 +421,16 @@ struct DataNode : Node {
     if (!std::isfinite(intercept_)) intercept_ = 0;
   }
 
+  // A model through the end keys: keys[0] at slot `first`, keys[n-1]
+  // `span` slots later. Used where room must be left at one end: unlike a
+  // least-squares fit, it cannot overshoot the edge.
+  void fit_ends(const Key* keys, int n, double span, double first) {
+    base_ = n > 0 ? keys[0] : Key{};
+    intercept_ = first;
+    slope_ = n > 1 ? span / Traits::offset(keys[n - 1], keys[0]) : 0;
+    if (!std::isfinite(slope_)) slope_ = 0;
+  }
+
   // Fills an empty node (fresh arrays) with sorted unique keys at their
   // predicted slots, pushed right past taken slots and left so that every
   // key fits. REQUIRES n <= capacity_, num_keys_ == 0.

@@ -436,22 +436,8 @@ class Tree {
     Leaf* leaf = new_leaf(capacity);
     leaf->train(keys, static_cast<int>(n), n > 0 ? static_cast<double>(capacity) / static_cast<double>(n) : 0);
     leaf->place(keys, payloads, static_cast<int>(n));
-    leaf->expected_cost_ = expected_cost(keys, n, static_cast<double>(n) / capacity);
+    leaf->expected_cost_ = leaf->layout_cost();
     return leaf;
-  }
-
-  static double expected_cost(const Key* keys, size_t n, double density) {
-    // Sampled: the estimate only guides the expand-or-split decision.
-    const size_t stride = std::max<size_t>(1, n / 1024);
-    std::vector<Key> sample;
-    const Key* s = keys;
-    size_t m = n;
-    if (stride > 1) {
-      for (size_t i = 0; i < n; i += stride) sample.push_back(keys[i]);
-      s = sample.data();
-      m = sample.size();
-    }
-    return internal::data_node_cost<Key, Traits>(s, m, static_cast<double>(stride), std::max(density, 0.05));
   }
 
   struct Fanout {
@@ -535,7 +521,8 @@ class Tree {
   // children. `force`: must be a model node (a full data node splitting
   // down); if no fanout over d separates the keys, the domain shrinks to
   // the keys' own range.
-  Node* build(const Key* keys, const Payload* payloads, size_t n, bool force, Chain* chain, Domain d) {
+  Node* build(const Key* keys, const Payload* payloads, size_t n, bool force, Chain* chain, Domain d,
+              bool root = false) {
     if (n < 2 || (!force && n <= 64)) return build_leaf_into(keys, payloads, n, chain);
     // The cost model looks at a sample of at most kMaxSamples keys.
     const size_t stride = (n + kMaxSamples - 1) / kMaxSamples;
@@ -560,6 +547,12 @@ class Tree {
       f = choose_fanout(s, m, static_cast<double>(stride), force, d);
     }
     if (f.log == 0) return build_leaf_into(keys, payloads, n, chain);
+    if (root) {
+      // Align the root's origin to its slot width, so that its domain can
+      // always grow left by whole slots down to the smallest key.
+      d.lo &= ~((uint64_t{1} << f.shift) - 1);
+      if (((d.hi - d.lo) >> f.shift) >> f.log) ++f.log;
+    }
     const size_t fanout = size_t{1} << f.log;
     // Sample index where each slot starts, for the merge decisions.
     std::vector<size_t> starts(fanout + 1);
@@ -626,7 +619,7 @@ class Tree {
       chain.append(leaf);
       root_ = leaf;
     } else {
-      root_ = build(keys, payloads, n, false, &chain, tight(keys, n));
+      root_ = build(keys, payloads, n, false, &chain, tight(keys, n), /*root=*/true);
     }
     first_leaf_ = chain.first;
     last_leaf_ = chain.last;
@@ -699,7 +692,7 @@ class Tree {
       leaf->fit_ends(keys.data(), n, span, room == Room::kAppend ? 0 : capacity - 1 - std::ceil(span));
     }
     leaf->place(keys.data(), payloads.data(), n);
-    leaf->expected_cost_ = expected_cost(keys.data(), n, static_cast<double>(n) / capacity);
+    leaf->expected_cost_ = leaf->layout_cost();
   }
 
   // `leaf` had no room for `key`: expand it or split it, as the cost model
@@ -744,7 +737,9 @@ class Tree {
     if (!split_better) {
       resize(leaf, capacity_for(want), room);
       ++stats_.expansions;
-      return;
+      // A retrained model can still fit badly (a far key joined a dense
+      // run): then split now rather than pay for it on every insert.
+      if (n < 256 || leaf->expected_cost_ <= kSplitCheckCost || !model_beats_leaf(leaf)) return;
     }
     if (parent == nullptr) return split_down(leaf);
     split(leaf);
@@ -907,7 +902,8 @@ class Tree {
       d = slot_range(parent->lo, parent->shift, a, b, ~uint64_t{0});
     }
     Chain chain;
-    Node* sub = build(keys.data(), payloads.data(), static_cast<size_t>(n), /*force=*/true, &chain, d);
+    Node* sub = build(keys.data(), payloads.data(), static_cast<size_t>(n), /*force=*/true, &chain, d,
+                      /*root=*/parent == nullptr);
     splice(leaf, chain.first, chain.last);
     if (parent == nullptr) root_ = sub; else std::fill(parent->children + a, parent->children + b, sub);
     free_leaf(leaf);

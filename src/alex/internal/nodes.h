@@ -55,6 +55,7 @@
 #include <string>
 #include <type_traits>
 
+#include "alex/internal/cost_model.h"
 #include "alex/key_traits.h"
 
 namespace alex::internal {
@@ -307,7 +308,12 @@ struct DataNode : Node {
     const int next = next_occupied(ub);
     const bool append = num_keys_ == 0 || max_key() < k;
     const bool prepend = num_keys_ > 0 && prev < 0;
-    if (num_keys_ >= max_keys || (append && last_ == capacity_ - 1) || (prepend && occupied(0))) {
+    // Also "full": shifts since the last resize passed a budget of a few
+    // moves per slot, a sign the model no longer fits (an outlier squashed
+    // the other keys together); restructuring now keeps inserts amortized
+    // O(1) instead of paying long shifts until the density limit.
+    if (num_keys_ >= max_keys || (append && last_ == capacity_ - 1) || (prepend && occupied(0)) ||
+        shifts_since_resize_ > kShiftBudget * static_cast<uint64_t>(capacity_)) {
       return InsertResult::kFull;
     }
 
@@ -458,6 +464,25 @@ struct DataNode : Node {
     keys_at_resize_ = n;
   }
 
+  // The cost model's figure for the current layout: search steps from the
+  // predicted to the actual slot of every key, and the shifts an insert
+  // would make in the runs of occupied slots (see cost_model.h).
+  double layout_cost() const {
+    if (num_keys_ == 0) return 0;
+    double log_err = 0, run_sq = 0, run = 0;
+    for (int i = 0; i < capacity_; ++i) {
+      if (occupied(i)) {
+        log_err += log2_1p(std::abs(predict_raw(keys_[i]) - i));
+        ++run;
+      } else {
+        run_sq += run * run;
+        run = 0;
+      }
+    }
+    run_sq += run * run;
+    return CostWeights::kSearch * log_err / num_keys_ + CostWeights::kShift * run_sq / (4.0 * num_keys_);
+  }
+
   // Copies the real keys and payloads out, in order. Returns the count.
   int extract(Key* keys, Payload* payloads) const {
     int n = 0;
@@ -522,7 +547,9 @@ struct DataNode : Node {
   uint64_t prepends_since_resize_ = 0;
   uint64_t shifts_since_resize_ = 0;
   uint64_t distance_since_resize_ = 0;
-  double expected_cost_ = 0;  // cost model's prediction at the last resize
+  double expected_cost_ = 0;  // layout_cost() at the last resize
+
+  static constexpr uint64_t kShiftBudget = 4;
   int keys_at_resize_ = 0;    // num_keys_ right after the last resize
 };
 

@@ -65,6 +65,9 @@ struct DefaultOptions {
   static constexpr double kInitDensity = 0.7;  // after a build or an expansion
   static constexpr double kMaxDensity = 0.8;   // a data node is full here
   static constexpr double kMinDensity = 0.5;   // an erase below this contracts
+  // Keys that arrive in order are laid out at this density: they never
+  // shift, so fewer gaps cost nothing and save memory.
+  static constexpr double kAppendDensity = 0.9;
   static constexpr int kMinCapacity = 16;      // smallest data node array
   static constexpr int kMaxCapacity = 1 << 16;        // largest data node array
   static constexpr int kMaxAppendCapacity = 1 << 14;  // appends split off past this
@@ -100,6 +103,8 @@ class Tree {
   static_assert(Options::kMinDensity < Options::kInitDensity && Options::kInitDensity < Options::kMaxDensity &&
                     Options::kMaxDensity < 1.0,
                 "densities must satisfy min < init < max < 1");
+  static_assert(Options::kInitDensity <= Options::kAppendDensity && Options::kAppendDensity < 1.0,
+                "append density must lie in [init, 1)");
   static_assert(Options::kMinCapacity >= 8 && Options::kMinCapacity <= Options::kMaxAppendCapacity &&
                     Options::kMaxAppendCapacity <= Options::kMaxCapacity,
                 "capacities must satisfy 8 <= min <= append <= max");
@@ -125,7 +130,17 @@ class Tree {
     PayloadRef payload() const { return leaf_->payloads_[slot_]; }
 
     Iter& operator++() {
-      slot_ = leaf_->next_occupied(slot_ + 1);
+      // Fast path: the next key is in the same bitmap word (bits past the
+      // capacity are never set).
+      const int i = slot_ + 1;
+      if (i < leaf_->capacity_) {
+        const uint64_t bits = leaf_->bitmap_[i >> 6] >> (i & 63);
+        if (bits != 0) {
+          slot_ = i + std::countr_zero(bits);
+          return *this;
+        }
+      }
+      slot_ = leaf_->next_occupied(i);
       while (slot_ == leaf_->capacity_) {
         leaf_ = leaf_->next_;
         if (leaf_ == nullptr) {
@@ -686,9 +701,9 @@ class Tree {
     if (room == Room::kSpread) {
       leaf->train(keys.data(), n, n > 0 ? static_cast<double>(capacity) / n : 0);
     } else {
-      // Keys at init-density spacing from one end; every caller leaves at
-      // least two free slots at the other.
-      const double span = std::max(0, n - 1) / Options::kInitDensity;
+      // Keys at append-density spacing from one end; every caller leaves
+      // at least two free slots at the other.
+      const double span = std::max(0, n - 1) / Options::kAppendDensity;
       leaf->fit_ends(keys.data(), n, span, room == Room::kAppend ? 0 : capacity - 1 - std::ceil(span));
     }
     leaf->place(keys.data(), payloads.data(), n);

@@ -40,7 +40,8 @@
 //   2. Real keys are strictly increasing left to right.
 //   3. Leading gaps hold min(), trailing gaps max(), other gaps the next
 //      real key to their right.
-//   4. last_ is the slot of the last real key, or -1 when empty.
+//   4. first_ (last_) is the slot of the first (last) real key, or
+//      capacity_ (-1) when empty.
 
 #ifndef ALEX_INTERNAL_NODES_H_
 #define ALEX_INTERNAL_NODES_H_
@@ -155,6 +156,7 @@ struct DataNode : Node {
     std::fill(keys_, keys_ + cap, Traits::max());
     std::memset(bitmap_, 0, words_for(cap) * 8);
     num_keys_ = 0;
+    first_ = cap;
     last_ = -1;
   }
 
@@ -282,7 +284,7 @@ struct DataNode : Node {
 
   // REQUIRES num_keys_ > 0.
   const Key& max_key() const { return keys_[last_]; }
-  const Key& min_key() const { return keys_[next_occupied(0)]; }
+  const Key& min_key() const { return keys_[first_]; }
 
   // ---- insertion ---------------------------------------------------------
 
@@ -303,16 +305,20 @@ struct DataNode : Node {
         return InsertResult::kExists;
       }
     }
-    // The real neighbours of the new key: prev < ub <= next.
-    const int prev = prev_occupied(ub - 1);
-    const int next = next_occupied(ub);
+    // The real neighbours of the new key: prev < ub <= next. Appends and
+    // prepends find them without scanning the free end of the array.
+    const int prev = ub > last_ ? last_ : ub <= first_ ? -1 : prev_occupied(ub - 1);
+    const int next = ub > last_ ? capacity_ : next_occupied(ub);
     const bool append = num_keys_ == 0 || max_key() < k;
     const bool prepend = num_keys_ > 0 && prev < 0;
     // Also "full": shifts since the last resize passed a budget of a few
     // moves per slot, a sign the model no longer fits (an outlier squashed
     // the other keys together); restructuring now keeps inserts amortized
     // O(1) instead of paying long shifts until the density limit.
-    if (num_keys_ >= max_keys || (append && last_ == capacity_ - 1) || (prepend && occupied(0)) ||
+    // An append (prepend) into free room at its end shifts nothing, so the
+    // density limit does not apply to it.
+    const bool edge_room = (append && last_ < capacity_ - 1) || (prepend && !occupied(0));
+    if ((num_keys_ >= max_keys && !edge_room) || (append && last_ == capacity_ - 1) || (prepend && occupied(0)) ||
         shifts_since_resize_ > kShiftBudget * static_cast<uint64_t>(capacity_)) {
       return InsertResult::kFull;
     }
@@ -358,6 +364,7 @@ struct DataNode : Node {
         std::memmove(keys_ + left, keys_ + left + 1, sizeof(Key) * (ub - 1 - left));
         std::memmove(payloads_ + left, payloads_ + left + 1, sizeof(Payload) * (ub - 1 - left));
         set_bit(left);
+        if (left < first_) first_ = left;
         *shifts += static_cast<uint64_t>(ub - 1 - left);
         shifts_since_resize_ += static_cast<uint64_t>(ub - 1 - left);
         pos = ub - 1;
@@ -367,6 +374,7 @@ struct DataNode : Node {
     payloads_[pos] = p;
     set_bit(pos);
     if (pos > last_) last_ = pos;
+    if (pos < first_) first_ = pos;
     ++num_keys_;
     *slot = pos;
     return InsertResult::kInserted;
@@ -376,10 +384,11 @@ struct DataNode : Node {
   void erase_at(int slot) {
     clear_bit(slot);
     --num_keys_;
-    if (prev_occupied(slot) < 0) {
+    if (slot == first_) {
+      first_ = next_occupied(slot);
       // It was the first key: the gaps up to the next real key become
       // leading gaps (or all trailing, when no key is left).
-      const int next = next_occupied(slot);
+      const int next = first_;
       const Key fill = next < capacity_ ? Traits::min() : Traits::max();
       std::fill(keys_ + (next < capacity_ ? slot : 0), keys_ + std::min(next, capacity_), fill);
     } else {
@@ -453,12 +462,12 @@ struct DataNode : Node {
     }
     num_keys_ = n;
     last_ = prev;
+    first_ = n > 0 ? next_occupied(0) : capacity_;
     Key fill = Traits::max();
     for (int i = capacity_ - 1; i >= 0; --i) {
       if (occupied(i)) fill = keys_[i]; else keys_[i] = fill;
     }
-    const int first = n > 0 ? next_occupied(0) : 0;
-    std::fill(keys_, keys_ + first, Traits::min());
+    std::fill(keys_, keys_ + (n > 0 ? first_ : 0), Traits::min());
     inserts_since_resize_ = appends_since_resize_ = prepends_since_resize_ = shifts_since_resize_ = 0;
     distance_since_resize_ = 0;
     keys_at_resize_ = n;
@@ -515,6 +524,7 @@ struct DataNode : Node {
     }
     if (last != last_) return "last_ is " + std::to_string(last_) + ", last key is at " + std::to_string(last);
     const int first = next_occupied(0);
+    if (first != first_) return "first_ is " + std::to_string(first_) + ", first key is at " + std::to_string(first);
     for (int i = 0; i < capacity_; ++i) {
       if (occupied(i)) continue;
       const int nxt = next_occupied(i);
@@ -532,6 +542,7 @@ struct DataNode : Node {
   uint64_t* bitmap_ = nullptr;
   int capacity_ = 0;
   int num_keys_ = 0;
+  int first_ = 0;
   int last_ = -1;
 
   Key base_{};

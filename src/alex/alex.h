@@ -539,6 +539,8 @@ class Tree {
   Node* build(const Key* keys, const Payload* payloads, size_t n, bool force, Chain* chain, Domain d,
               bool root = false) {
     if (n < 2 || (!force && n <= 64)) return build_leaf_into(keys, payloads, n, chain);
+    // Keys clamped into an edge slot can lie outside d: cover them too.
+    d = {std::min(d.lo, Traits::to_unsigned(keys[0])), std::max(d.hi, Traits::to_unsigned(keys[n - 1]))};
     // The cost model looks at a sample of at most kMaxSamples keys.
     const size_t stride = (n + kMaxSamples - 1) / kMaxSamples;
     std::vector<Key> sample;

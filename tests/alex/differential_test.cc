@@ -487,17 +487,6 @@ class Differential {
 // ---------------------------------------------------------------------------
 // int64 keys.
 
-// Small nodes, so that the same operations build deep trees and reach every
-// structural change (splits sideways and down, root growth, contraction of
-// model levels) with thousands of keys instead of millions.
-struct SmallNodes : alex::DefaultOptions {
-  static constexpr int kMinCapacity = 16;
-  static constexpr int kMaxCapacity = 256;
-  static constexpr int kMaxAppendCapacity = 64;
-  static constexpr int kMaxFanoutLog = 4;
-  static constexpr size_t kMaxDoubledFanout = 64;
-};
-
 struct Int64Case {
   KeySet set;
   bool from_bulk_load;

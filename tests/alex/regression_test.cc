@@ -52,15 +52,6 @@ class Watchdog {
   std::thread thread_;
 };
 
-// Small nodes, as in differential_test.cc.
-struct SmallNodes : alex::DefaultOptions {
-  static constexpr int kMinCapacity = 16;
-  static constexpr int kMaxCapacity = 256;
-  static constexpr int kMaxAppendCapacity = 64;
-  static constexpr int kMaxFanoutLog = 4;
-  static constexpr size_t kMaxDoubledFanout = 64;
-};
-
 // Symptom: the last insert never returned (insert -> make_room ->
 // split_at_end, round and round), with small nodes. Found by
 // DifferentialTest.MatchesStdMap/Clustered_FromEmpty_SmallNodes with

@@ -1,6 +1,7 @@
-// Assertion helpers shared by the alex::Tree tests. Each returns a
-// ::testing::AssertionResult that names the first thing that differs, so one
-// bug gives one readable failure instead of a million.
+// Assertion helpers shared by the alex::Tree tests, and the small-node
+// options some of them use. Each helper returns a ::testing::AssertionResult
+// that names the first thing that differs, so one bug gives one readable
+// failure instead of a million.
 
 #ifndef ALEX_TESTS_ALEX_TREE_CHECKS_H_
 #define ALEX_TESTS_ALEX_TREE_CHECKS_H_
@@ -20,6 +21,17 @@
 #include "tests/alex/key_sets.h"
 
 namespace alex_test {
+
+// Small nodes, so that the same operations build deep trees and reach every
+// structural change (splits sideways and down, root growth, contraction of
+// model levels) with thousands of keys instead of millions.
+struct SmallNodes : alex::DefaultOptions {
+  static constexpr int kMinCapacity = 16;
+  static constexpr int kMaxCapacity = 256;
+  static constexpr int kMaxAppendCapacity = 64;
+  static constexpr int kMaxFanoutLog = 4;
+  static constexpr size_t kMaxDoubledFanout = 64;
+};
 
 // A key as text; doubles with all 17 significant digits, so keys one ulp
 // apart print differently.

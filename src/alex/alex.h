@@ -241,15 +241,13 @@ class Tree {
       }
       Leaf* leaf = static_cast<Leaf*>(n);
       int slot;
-      uint64_t distance = 0;
-      switch (leaf->insert(key, payload, max_keys(leaf->capacity_), &slot, &stats_.shifts, &distance)) {
+      switch (leaf->insert(key, payload, max_keys(leaf->capacity_), &slot, &stats_.shifts)) {
         case Leaf::InsertResult::kExists:
           return {iterator(leaf, slot, this), false};
         case Leaf::InsertResult::kFull:
           make_room(leaf, key);
           continue;
         case Leaf::InsertResult::kInserted:
-          leaf->distance_since_resize_ += distance;
           ++size_;
           ++stats_.inserts;
           if (memory_drifted()) {
@@ -445,9 +443,9 @@ class Tree {
 
   // ---- building --------------------------------------------------------------
 
-  // A leaf holding keys[0..n) at init density (or in `capacity` slots).
-  Leaf* build_leaf(const Key* keys, const Payload* payloads, size_t n, int capacity = 0) {
-    if (capacity == 0) capacity = capacity_for(n);
+  // A leaf holding keys[0..n) at init density.
+  Leaf* build_leaf(const Key* keys, const Payload* payloads, size_t n) {
+    const int capacity = capacity_for(n);
     Leaf* leaf = new_leaf(capacity);
     leaf->train(keys, static_cast<int>(n), n > 0 ? static_cast<double>(capacity) / static_cast<double>(n) : 0);
     leaf->place(keys, payloads, static_cast<int>(n));

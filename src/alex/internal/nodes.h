@@ -294,8 +294,7 @@ struct DataNode : Node {
   // node has no room for it (kFull). A node is full at max_keys, or, for a
   // key beyond the last (first), when no slot is left to its right (left):
   // an append (prepend) must never shift the whole array.
-  InsertResult insert(const Key& k, const Payload& p, int max_keys, int* slot, uint64_t* shifts,
-                      uint64_t* distance) {
+  InsertResult insert(const Key& k, const Payload& p, int max_keys, int* slot, uint64_t* shifts) {
     const int m = predict(k);
     const int ub = num_keys_ == 0 ? capacity_ : search<true>(k, m);
     if (num_keys_ > 0) {
@@ -326,7 +325,7 @@ struct DataNode : Node {
     ++inserts_since_resize_;
     if (append) ++appends_since_resize_;
     if (prepend) ++prepends_since_resize_;
-    *distance += static_cast<uint64_t>(std::abs(ub - m));
+    distance_since_resize_ += static_cast<uint64_t>(std::abs(ub - m));
 
     int pos;
     if (next - prev > 1) {

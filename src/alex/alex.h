@@ -642,6 +642,14 @@ class Tree {
     build_bytes_per_key_ = n > 0 ? static_cast<double>(mem_.bytes) / static_cast<double>(n) : kDefaultBytesPerKey;
   }
 
+  // A leaf's keys and payloads, in order.
+  static std::pair<std::vector<Key>, std::vector<Payload>> contents(const Leaf* leaf) {
+    std::pair<std::vector<Key>, std::vector<Payload>> out{std::vector<Key>(leaf->num_keys_),
+                                                          std::vector<Payload>(leaf->num_keys_)};
+    leaf->extract(out.first.data(), out.second.data());
+    return out;
+  }
+
   // Collects every key and payload in order.
   void collect(std::vector<Key>* keys, std::vector<Payload>* payloads) const {
     keys->resize(size_);
@@ -650,15 +658,21 @@ class Tree {
     for (const Leaf* l = first_leaf_; l != nullptr; l = l->next_) n += l->extract(keys->data() + n, payloads->data() + n);
   }
 
-  void rebuild() {
-    std::vector<Key> keys;
-    std::vector<Payload> payloads;
-    collect(&keys, &payloads);
+  // Replaces the tree by a fresh build of the given sorted contents,
+  // keeping the counters.
+  void rebuild_from(const std::vector<Key>& keys, const std::vector<Payload>& payloads) {
     Stats saved = stats_;
     clear();
     stats_ = saved;
     ++stats_.rebuilds;
     build_root(keys.data(), payloads.data(), keys.size());
+  }
+
+  void rebuild() {
+    std::vector<Key> keys;
+    std::vector<Payload> payloads;
+    collect(&keys, &payloads);
+    rebuild_from(keys, payloads);
   }
 
   // A rebuild that also inserts a key the root's domain cannot grow to.
@@ -669,12 +683,8 @@ class Tree {
     auto at = std::lower_bound(keys.begin(), keys.end(), key) - keys.begin();
     keys.insert(keys.begin() + at, key);
     payloads.insert(payloads.begin() + at, payload);
-    Stats saved = stats_;
-    clear();
-    stats_ = saved;
-    ++stats_.rebuilds;
+    rebuild_from(keys, payloads);
     ++stats_.inserts;
-    build_root(keys.data(), payloads.data(), keys.size());
     return {find(key), true};
   }
 
@@ -694,9 +704,7 @@ class Tree {
   // Replaces the arrays of `leaf` by `capacity` slots, retrained.
   void resize(Leaf* leaf, int capacity, Room room) {
     const int n = leaf->num_keys_;
-    std::vector<Key> keys(n);
-    std::vector<Payload> payloads(n);
-    leaf->extract(keys.data(), payloads.data());
+    auto [keys, payloads] = contents(leaf);
     leaf->allocate(capacity, &mem_);
     if (room == Room::kSpread) {
       leaf->train(keys.data(), n, n > 0 ? static_cast<double>(capacity) / n : 0);
@@ -815,9 +823,7 @@ class Tree {
 
   void split_sideways(Leaf* leaf, ModelNode* parent, size_t a, size_t b) {
     const int n = leaf->num_keys_;
-    std::vector<Key> keys(n);
-    std::vector<Payload> payloads(n);
-    leaf->extract(keys.data(), payloads.data());
+    auto [keys, payloads] = contents(leaf);
     // Split at the slot boundary nearest the median key.
     size_t c = parent->slot_of(Traits::to_unsigned(keys[n / 2]));
     c = std::clamp(c, a + 1, b - 1);
@@ -903,9 +909,7 @@ class Tree {
   // Replaces a leaf by a model node built over its keys.
   void split_down(Leaf* leaf) {
     const int n = leaf->num_keys_;
-    std::vector<Key> keys(n);
-    std::vector<Payload> payloads(n);
-    leaf->extract(keys.data(), payloads.data());
+    auto [keys, payloads] = contents(leaf);
     // The new node's domain is the leaf's share of its parent's domain,
     // so later keys anywhere in it route well; the root's is its keys'.
     ModelNode* parent = path_.empty() ? nullptr : path_.back().node;

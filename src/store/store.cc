@@ -1,0 +1,648 @@
+// Copyright (c) the alex authors.
+
+#include "store/store.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace alex::store {
+namespace {
+
+bool uses_arena(ValueType t) { return t == ValueType::kText || t == ValueType::kBlob; }
+
+uint64_t real_bits(double d) { return std::bit_cast<uint64_t>(d); }
+
+// A chunk's arena is compacted once its dead bytes exceed both its live
+// bytes and this floor (so small chunks never bother).
+constexpr size_t kCompactFloor = 4096;
+
+}  // namespace
+
+Store::Store(std::vector<ColumnType> columns, int chunk_rows_log2)
+    : types_(std::move(columns)), chunk_log2_(std::clamp(chunk_rows_log2, 6, 20)) {}
+
+Value Store::get(uint32_t slot, int col) const {
+  const Chunk& ch = chunk_of(slot);
+  const ColumnChunk& c = ch.columns[col];
+  const uint32_t off = offset_of(slot);
+  ValueType t;
+  switch (types_[col]) {
+    case ColumnType::kInteger: t = ValueType::kInteger; break;
+    case ColumnType::kReal: t = ValueType::kReal; break;
+    case ColumnType::kText: t = ValueType::kText; break;
+    case ColumnType::kBlob: t = ValueType::kBlob; break;
+    default: t = static_cast<ValueType>(c.types[off]); break;
+  }
+  if (types_[col] != ColumnType::kAny && bit(c.nulls, off)) t = ValueType::kNull;
+  const uint64_t cell = c.cells[off];
+  switch (t) {
+    case ValueType::kNull: return Value::Null();
+    case ValueType::kInteger: return Value::Integer(static_cast<int64_t>(cell));
+    case ValueType::kReal: return Value::Real(std::bit_cast<double>(cell));
+    default: {
+      Value v;
+      v.type = t;
+      v.bytes = std::string_view(c.arena.data() + (cell >> 32), cell & 0xffffffffu);
+      return v;
+    }
+  }
+}
+
+uint32_t Store::allocate_slot() {
+  if (!free_.empty()) {
+    uint32_t s = free_.back();
+    free_.pop_back();
+    return s;
+  }
+  const uint32_t rows = chunk_rows();
+  const uint32_t words = (rows + 63) / 64;
+  Chunk ch;
+  ch.keys.assign(rows, 0);
+  ch.live.assign(words, 0);
+  ch.retained.assign(words, 0);
+  ch.columns.resize(types_.size());
+  for (size_t i = 0; i < types_.size(); i++) {
+    ColumnChunk& c = ch.columns[i];
+    c.cells.assign(rows, 0);
+    if (types_[i] == ColumnType::kAny) c.types.assign(rows, static_cast<uint8_t>(ValueType::kNull));
+    else c.nulls.assign(words, ~uint64_t{0});
+  }
+  const uint32_t first = slot_count();
+  chunks_.push_back(std::move(ch));
+  // Hand out the new chunk's slots in ascending order: the rest go on the
+  // free list highest first, so pops return first+1, first+2, ...
+  for (uint32_t s = first + rows - 1; s > first; s--) free_.push_back(s);
+  return first;
+}
+
+void Store::set_live(uint32_t slot, bool on) {
+  Chunk& ch = chunk_of(slot);
+  set_bit(ch.live, offset_of(slot), on);
+  if (on) ch.live_count++;
+  else ch.live_count--;
+  touch(slot);
+}
+
+void Store::store_value(uint32_t slot, int col, const Value& v) {
+  ColumnChunk& c = chunk_of(slot).columns[col];
+  const uint32_t off = offset_of(slot);
+  const ColumnType ct = types_[col];
+  // Release the bytes of the value being replaced.
+  const ValueType old_type = ct == ColumnType::kAny ? static_cast<ValueType>(c.types[off])
+                             : bit(c.nulls, off)     ? ValueType::kNull
+                                                     : (ct == ColumnType::kText ? ValueType::kText
+                                                        : ct == ColumnType::kBlob ? ValueType::kBlob
+                                                                                  : ValueType::kInteger);
+  if (uses_arena(old_type)) c.garbage += c.cells[off] & 0xffffffffu;
+
+  uint64_t cell = 0;
+  switch (v.type) {
+    case ValueType::kNull: break;
+    case ValueType::kInteger: cell = static_cast<uint64_t>(v.i); break;
+    case ValueType::kReal: cell = real_bits(v.r); break;
+    default:
+      cell = (uint64_t{c.arena.size()} << 32) | v.bytes.size();
+      c.arena.append(v.bytes);
+      break;
+  }
+  c.cells[off] = cell;
+  if (ct == ColumnType::kAny) c.types[off] = static_cast<uint8_t>(v.type);
+  else set_bit(c.nulls, off, v.type == ValueType::kNull);
+  if (c.garbage > kCompactFloor && c.garbage > c.arena.size() - c.garbage) maybe_compact(c, ct);
+}
+
+// Rewrites the arena with only the bytes live cells point at. Cells of
+// dead slots were released (set to NULL) by clear_row; cells of slots
+// erased in the open transaction keep their bytes, since the erase may be
+// undone.
+void Store::maybe_compact(ColumnChunk& c, ColumnType ct) {
+  std::string fresh;
+  fresh.reserve(c.arena.size() - c.garbage);
+  for (size_t off = 0; off < c.cells.size(); off++) {
+    const bool has_bytes = ct == ColumnType::kAny ? uses_arena(static_cast<ValueType>(c.types[off]))
+                                                   : !bit(c.nulls, static_cast<uint32_t>(off));
+    if (!has_bytes) continue;
+    const uint64_t cell = c.cells[off];
+    const uint64_t len = cell & 0xffffffffu;
+    const uint64_t at = fresh.size();
+    fresh.append(c.arena, cell >> 32, len);
+    c.cells[off] = (at << 32) | len;
+  }
+  c.arena = std::move(fresh);
+  c.garbage = 0;
+}
+
+void Store::clear_row(uint32_t slot) {
+  for (int col = 0; col < column_count(); col++) store_value(slot, col, Value::Null());
+}
+
+Store::SavedValue Store::save(uint32_t slot, int col) const {
+  const Value v = get(slot, col);
+  SavedValue s;
+  s.type = v.type;
+  if (v.type == ValueType::kInteger) s.bits = static_cast<uint64_t>(v.i);
+  else if (v.type == ValueType::kReal) s.bits = real_bits(v.r);
+  else if (uses_arena(v.type)) s.bytes.assign(v.bytes);
+  return s;
+}
+
+Value Store::view(const SavedValue& s) const {
+  Value v;
+  v.type = s.type;
+  if (s.type == ValueType::kInteger) v.i = static_cast<int64_t>(s.bits);
+  else if (s.type == ValueType::kReal) v.r = std::bit_cast<double>(s.bits);
+  else v.bytes = s.bytes;
+  return v;
+}
+
+Status Store::insert(int64_t key, const Value* row) {
+  if (index_.find(key) != index_.end()) return Status::Constraint("key exists");
+  for (int col = 0; col < column_count(); col++) {
+    if (uses_arena(row[col].type) && row[col].bytes.size() > UINT32_MAX / 2) return Status::TooBig("string or blob too big");
+  }
+  const uint32_t slot = allocate_slot();
+  chunk_of(slot).keys[offset_of(slot)] = key;
+  for (int col = 0; col < column_count(); col++) store_value(slot, col, row[col]);
+  index_.insert(key, slot);
+  set_live(slot, true);
+  log({Undo::Kind::kInsert, slot, key, 0});
+  return Status::OK();
+}
+
+bool Store::erase(int64_t key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return false;
+  const uint32_t slot = it.payload();
+  index_.erase(key);
+  set_live(slot, false);
+  if (in_txn_) {
+    set_bit(chunk_of(slot).retained, offset_of(slot), true);
+    pending_free_.push_back(slot);
+    log({Undo::Kind::kErase, slot, key, 0});
+  } else {
+    clear_row(slot);
+    free_.push_back(slot);
+  }
+  return true;
+}
+
+Status Store::update(uint32_t slot, int col, const Value& value) {
+  if (uses_arena(value.type) && value.bytes.size() > UINT32_MAX / 2) return Status::TooBig("string or blob too big");
+  if (in_txn_) {
+    saved_.push_back(save(slot, col));
+    log({Undo::Kind::kUpdate, slot, 0, static_cast<int64_t>(uint64_t(col) << 32 | (saved_.size() - 1))});
+  }
+  store_value(slot, col, value);
+  touch(slot);
+  return Status::OK();
+}
+
+Status Store::rekey(int64_t from, int64_t to) {
+  if (from == to) return Status::OK();
+  if (index_.find(to) != index_.end()) return Status::Constraint("key exists");
+  auto it = index_.find(from);
+  const uint32_t slot = it.payload();
+  index_.erase(from);
+  index_.insert(to, slot);
+  chunk_of(slot).keys[offset_of(slot)] = to;
+  touch(slot);
+  log({Undo::Kind::kRekey, 0, from, to});
+  return Status::OK();
+}
+
+void Store::begin() {
+  in_txn_ = true;
+  undo_.clear();
+  saved_.clear();
+  marks_.clear();
+  pending_free_.clear();
+}
+
+void Store::commit() {
+  in_txn_ = false;
+  undo_.clear();
+  saved_.clear();
+  marks_.clear();
+  // Erased slots become reusable. The list may name a slot whose erase was
+  // undone (or that was erased again since): the retained bit decides.
+  for (uint32_t slot : pending_free_) {
+    std::vector<uint64_t>& retained = chunk_of(slot).retained;
+    if (!bit(retained, offset_of(slot))) continue;
+    set_bit(retained, offset_of(slot), false);
+    clear_row(slot);
+    free_.push_back(slot);
+  }
+  pending_free_.clear();
+}
+
+void Store::rollback() {
+  undo_to(0);
+  in_txn_ = false;
+  marks_.clear();
+  pending_free_.clear();  // every erase was undone: all of them are live
+}
+
+void Store::savepoint(int n) {
+  while (!marks_.empty() && marks_.back().n >= n) marks_.pop_back();
+  marks_.push_back({n, undo_.size()});
+}
+
+void Store::release(int n) {
+  while (!marks_.empty() && marks_.back().n >= n) marks_.pop_back();
+}
+
+// Undoes back to the oldest mark numbered n or higher: savepoint n itself,
+// or, when this table joined the transaction after savepoint n was opened
+// (SQLite then announces only the newer savepoints to it), the first state
+// it saw, which is the same thing. Savepoint n stays open.
+void Store::rollback_to(int n) {
+  auto it = std::find_if(marks_.begin(), marks_.end(), [n](const Mark& m) { return m.n >= n; });
+  if (it == marks_.end()) return;
+  undo_to(it->position);
+  marks_.erase(it + 1, marks_.end());
+  it->n = n;
+}
+
+void Store::undo_to(size_t position) {
+  while (undo_.size() > position) {
+    Undo& u = undo_.back();
+    switch (u.kind) {
+      case Undo::Kind::kInsert:
+        index_.erase(u.key);
+        set_live(u.slot, false);
+        clear_row(u.slot);
+        free_.push_back(u.slot);
+        break;
+      case Undo::Kind::kErase:
+        set_bit(chunk_of(u.slot).retained, offset_of(u.slot), false);
+        index_.insert(u.key, u.slot);
+        set_live(u.slot, true);
+        break;
+      case Undo::Kind::kUpdate:
+        store_value(u.slot, static_cast<int>(static_cast<uint64_t>(u.aux) >> 32), view(saved_.back()));
+        saved_.pop_back();
+        touch(u.slot);
+        break;
+      case Undo::Kind::kRekey: {
+        const uint32_t slot = index_.find(u.aux).payload();
+        index_.erase(u.aux);
+        index_.insert(u.key, slot);
+        chunk_of(slot).keys[offset_of(slot)] = u.key;
+        touch(slot);
+        break;
+      }
+    }
+    undo_.pop_back();
+  }
+}
+
+std::vector<uint32_t> Store::dirty_chunks() const {
+  std::vector<uint32_t> out;
+  for (uint32_t i = 0; i < chunks_.size(); i++) {
+    if (chunks_[i].dirty) out.push_back(i);
+  }
+  return out;
+}
+
+void Store::clear_dirty() {
+  for (Chunk& ch : chunks_) ch.dirty = false;
+}
+
+size_t Store::memory_bytes() const {
+  size_t bytes = sizeof(*this) + index_.memory_bytes() + chunks_.capacity() * sizeof(Chunk) +
+                 free_.capacity() * sizeof(uint32_t) + pending_free_.capacity() * sizeof(uint32_t) +
+                 undo_.capacity() * sizeof(Undo);
+  for (const Chunk& ch : chunks_) {
+    bytes += ch.keys.capacity() * sizeof(int64_t) + (ch.live.capacity() + ch.retained.capacity()) * sizeof(uint64_t) +
+             ch.columns.capacity() * sizeof(ColumnChunk);
+    for (const ColumnChunk& c : ch.columns) {
+      bytes += c.cells.capacity() * sizeof(uint64_t) + c.nulls.capacity() * sizeof(uint64_t) + c.types.capacity() +
+               c.arena.capacity();
+    }
+  }
+  bytes += saved_.capacity() * sizeof(SavedValue);
+  for (const SavedValue& v : saved_) bytes += v.bytes.capacity();
+  return bytes;
+}
+
+std::string Store::check() const {
+  if (std::string e = index_.check(); !e.empty()) return "index: " + e;
+  // Tree -> slots.
+  size_t n = 0;
+  for (auto it = index_.begin(); it != index_.end(); ++it, ++n) {
+    const uint32_t slot = it.payload();
+    if (slot >= slot_count()) return "key " + std::to_string(it.key()) + " maps to slot " + std::to_string(slot) + " past the end";
+    if (!is_live(slot)) return "key " + std::to_string(it.key()) + " maps to dead slot " + std::to_string(slot);
+    if (key_at(slot) != it.key()) {
+      return "slot " + std::to_string(slot) + " holds key " + std::to_string(key_at(slot)) + " but the index says " +
+             std::to_string(it.key());
+    }
+  }
+  if (n != index_.size()) return "index iterates " + std::to_string(n) + " keys but has size " + std::to_string(index_.size());
+  // Every slot is exactly one of: indexed (live), free, or erased in the
+  // open transaction (dead, values retained for undo).
+  enum : uint8_t { kUnseen, kIndexed, kFree, kPending };
+  std::vector<uint8_t> state(slot_count(), kUnseen);
+  for (auto it = index_.begin(); it != index_.end(); ++it) {
+    if (state[it.payload()] != kUnseen) return "slot " + std::to_string(it.payload()) + " is indexed twice";
+    state[it.payload()] = kIndexed;
+  }
+  for (uint32_t s : free_) {
+    if (s >= slot_count() || state[s] != kUnseen) return "free list holds slot " + std::to_string(s) + ", which is live or listed twice";
+    state[s] = kFree;
+  }
+  std::vector<uint8_t> listed(slot_count(), 0);
+  for (uint32_t s : pending_free_) {
+    if (s >= slot_count()) return "pending slot " + std::to_string(s) + " past the end";
+    listed[s] = 1;
+  }
+  for (uint32_t s = 0; s < slot_count(); s++) {
+    if (!bit(chunk_of(s).retained, offset_of(s))) continue;
+    if (state[s] != kUnseen) return "slot " + std::to_string(s) + " is retained for undo but also live or free";
+    if (!listed[s]) return "slot " + std::to_string(s) + " is retained for undo but not pending";
+    state[s] = kPending;
+  }
+  for (uint32_t s = 0; s < slot_count(); s++) {
+    if (state[s] == kUnseen) return "slot " + std::to_string(s) + " is neither live, free nor retained (leaked)";
+  }
+  size_t live = 0;
+  for (uint32_t ci = 0; ci < chunks_.size(); ci++) {
+    const Chunk& ch = chunks_[ci];
+    uint32_t count = 0;
+    for (uint64_t w : ch.live) count += std::popcount(w);
+    if (count != ch.live_count) return "chunk " + std::to_string(ci) + " counts " + std::to_string(ch.live_count) + " live rows, bitmap has " + std::to_string(count);
+    live += count;
+    for (size_t col = 0; col < types_.size(); col++) {
+      const ColumnChunk& c = ch.columns[col];
+      size_t used = 0;
+      for (uint32_t off = 0; off < chunk_rows(); off++) {
+        ValueType t;
+        if (types_[col] == ColumnType::kAny) {
+          if (c.types[off] > static_cast<uint8_t>(ValueType::kBlob)) return "chunk " + std::to_string(ci) + " column " + std::to_string(col) + ": bad type byte";
+          t = static_cast<ValueType>(c.types[off]);
+        } else {
+          t = bit(c.nulls, off) ? ValueType::kNull : types_[col] == ColumnType::kText ? ValueType::kText : types_[col] == ColumnType::kBlob ? ValueType::kBlob : ValueType::kInteger;
+        }
+        const uint32_t slot = (ci << chunk_log2_) | off;
+        if (bit(ch.live, off) != (state[slot] == kIndexed)) return "slot " + std::to_string(slot) + ": live bit disagrees with the index";
+        if (state[slot] == kFree && t != ValueType::kNull) {
+          return "dead slot " + std::to_string(slot) + " column " + std::to_string(col) + " holds a value";
+        }
+        if (uses_arena(t)) {
+          const uint64_t cell = c.cells[off];
+          if ((cell >> 32) + (cell & 0xffffffffu) > c.arena.size()) {
+            return "slot " + std::to_string(slot) + " column " + std::to_string(col) + " points past its arena";
+          }
+          used += cell & 0xffffffffu;
+        }
+      }
+      if (used + c.garbage != c.arena.size()) {
+        return "chunk " + std::to_string(ci) + " column " + std::to_string(col) + ": arena holds " +
+               std::to_string(c.arena.size()) + " bytes, live " + std::to_string(used) + " + garbage " +
+               std::to_string(c.garbage);
+      }
+    }
+  }
+  if (live != index_.size()) return std::to_string(live) + " live slots but " + std::to_string(index_.size()) + " keys";
+  if (!in_txn_ && (!undo_.empty() || !saved_.empty() || !pending_free_.empty())) return "undo state outside a transaction";
+  return "";
+}
+
+}  // namespace alex::store
+
+// ---------------------------------------------------------------------------
+// Persistence: chunk blobs (docs/format.md).
+
+namespace alex::store {
+namespace {
+
+constexpr uint8_t kBlobFormat = 1;
+
+void put_u32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; i++) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_u64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; i++) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_varint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// A bounds-checked reader: every get fails (returns false) rather than
+// read past the end.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool u8(uint8_t* v) {
+    if (pos_ + 1 > in_.size()) return false;
+    *v = static_cast<uint8_t>(in_[pos_++]);
+    return true;
+  }
+  bool u32(uint32_t* v) {
+    if (in_.size() - pos_ < 4) return false;
+    *v = 0;
+    for (int i = 0; i < 4; i++) *v |= uint32_t{static_cast<uint8_t>(in_[pos_ + i])} << (8 * i);
+    pos_ += 4;
+    return true;
+  }
+  bool u64(uint64_t* v) {
+    if (in_.size() - pos_ < 8) return false;
+    *v = 0;
+    for (int i = 0; i < 8; i++) *v |= uint64_t{static_cast<uint8_t>(in_[pos_ + i])} << (8 * i);
+    pos_ += 8;
+    return true;
+  }
+  bool varint(uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t b;
+      if (!u8(&b)) return false;
+      *v |= uint64_t{b & 0x7fu} << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  }
+  bool bytes(uint64_t n, std::string_view* v) {
+    if (in_.size() - pos_ < n) return false;
+    *v = in_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+void Store::encode(uint32_t chunk, int col, std::string* out) const {
+  out->clear();
+  const Chunk& ch = chunks_[chunk];
+  const uint32_t rows = chunk_rows();
+  out->push_back(static_cast<char>(kBlobFormat));
+  put_u32(out, rows);
+  if (col < 0) {
+    // Keys: the live bitmap, then the key of each live slot in slot order.
+    for (uint64_t w : ch.live) put_u64(out, w);
+    for (uint32_t off = 0; off < rows; off++) {
+      if (bit(ch.live, off)) put_u64(out, static_cast<uint64_t>(ch.keys[off]));
+    }
+    return;
+  }
+  // A column: one type byte per slot (ValueType; dead slots are NULL), then
+  // each non-NULL value: 8 bytes for integers and reals, a varint length and
+  // the bytes for text and blobs.
+  const size_t types_at = out->size();
+  out->resize(types_at + rows);
+  for (uint32_t off = 0; off < rows; off++) {
+    const uint32_t slot = (chunk << chunk_log2_) | off;
+    const Value v = bit(ch.live, off) ? get(slot, col) : Value::Null();
+    (*out)[types_at + off] = static_cast<char>(v.type);
+    switch (v.type) {
+      case ValueType::kNull: break;
+      case ValueType::kInteger: put_u64(out, static_cast<uint64_t>(v.i)); break;
+      case ValueType::kReal: put_u64(out, std::bit_cast<uint64_t>(v.r)); break;
+      default:
+        put_varint(out, v.bytes.size());
+        out->append(v.bytes);
+        break;
+    }
+  }
+}
+
+Status Store::decode_keys(uint32_t chunk, std::string_view in, std::vector<std::pair<int64_t, uint32_t>>* live) {
+  Reader r(in);
+  uint8_t format;
+  uint32_t rows;
+  if (!r.u8(&format) || format != kBlobFormat) return Status::Corrupt("unknown blob format");
+  if (!r.u32(&rows) || rows != chunk_rows()) return Status::Corrupt("wrong row count");
+  Chunk& ch = chunks_[chunk];
+  for (uint64_t& w : ch.live) {
+    if (!r.u64(&w)) return Status::Corrupt("truncated live bitmap");
+  }
+  ch.live_count = 0;
+  for (uint32_t off = 0; off < rows; off++) {
+    ch.keys[off] = 0;
+    if (!bit(ch.live, off)) continue;
+    uint64_t k;
+    if (!r.u64(&k)) return Status::Corrupt("truncated keys");
+    ch.keys[off] = static_cast<int64_t>(k);
+    ch.live_count++;
+    live->push_back({static_cast<int64_t>(k), (chunk << chunk_log2_) | off});
+  }
+  if (!r.done()) return Status::Corrupt("trailing bytes after keys");
+  return Status::OK();
+}
+
+Status Store::decode_column(uint32_t chunk, int col, std::string_view in) {
+  Reader r(in);
+  uint8_t format;
+  uint32_t rows;
+  if (!r.u8(&format) || format != kBlobFormat) return Status::Corrupt("unknown blob format");
+  if (!r.u32(&rows) || rows != chunk_rows()) return Status::Corrupt("wrong row count");
+  std::string_view types;
+  if (!r.bytes(rows, &types)) return Status::Corrupt("truncated type bytes");
+  Chunk& ch = chunks_[chunk];
+  ColumnChunk& c = ch.columns[col];
+  c.arena.clear();
+  c.garbage = 0;
+  for (uint32_t off = 0; off < rows; off++) {
+    const uint8_t t = static_cast<uint8_t>(types[off]);
+    if (t > static_cast<uint8_t>(ValueType::kBlob)) return Status::Corrupt("bad type byte");
+    Value v;
+    v.type = static_cast<ValueType>(t);
+    if (v.type != ValueType::kNull && !bit(ch.live, off)) return Status::Corrupt("value in a dead slot");
+    if (v.type != ValueType::kNull && !column_accepts(types_[col], v.type)) return Status::Corrupt("value of the wrong type");
+    uint64_t u;
+    switch (v.type) {
+      case ValueType::kNull: break;
+      case ValueType::kInteger:
+      case ValueType::kReal:
+        if (!r.u64(&u)) return Status::Corrupt("truncated value");
+        v.i = static_cast<int64_t>(u);
+        v.r = std::bit_cast<double>(u);
+        break;
+      default:
+        if (!r.varint(&u) || u > UINT32_MAX / 2 || !r.bytes(u, &v.bytes)) return Status::Corrupt("truncated value");
+        break;
+    }
+    // Written straight into the cell (the old contents are gone).
+    uint64_t cell = 0;
+    if (v.type == ValueType::kInteger) cell = static_cast<uint64_t>(v.i);
+    else if (v.type == ValueType::kReal) cell = std::bit_cast<uint64_t>(v.r);
+    else if (uses_arena(v.type)) {
+      cell = (uint64_t{c.arena.size()} << 32) | v.bytes.size();
+      c.arena.append(v.bytes);
+    }
+    c.cells[off] = cell;
+    if (types_[col] == ColumnType::kAny) c.types[off] = t;
+    else set_bit(c.nulls, off, v.type == ValueType::kNull);
+  }
+  if (!r.done()) return Status::Corrupt("trailing bytes after values");
+  return Status::OK();
+}
+
+Status Store::load_chunk(uint32_t chunk, const std::string_view* blobs) {
+  while (chunks_.size() <= chunk) {
+    // Grow by whole chunks; allocate_slot hands their slots to the free
+    // list, which is rebuilt below anyway.
+    free_.clear();
+    allocate_slot();
+  }
+  unload_chunk(chunk);
+  Chunk& ch = chunks_[chunk];
+  std::vector<std::pair<int64_t, uint32_t>> live;
+  Status s = decode_keys(chunk, blobs[0], &live);
+  for (int col = 0; s.ok() && col < column_count(); col++) s = decode_column(chunk, col, blobs[col + 1]);
+  if (s.ok()) {
+    for (const auto& [key, slot] : live) {
+      if (!index_.insert(key, slot).second) {
+        s = Status::Corrupt("key " + std::to_string(key) + " appears twice");
+        break;
+      }
+    }
+  }
+  ch.dirty = false;
+  version_++;
+  return s;
+}
+
+void Store::unload_chunk(uint32_t chunk) {
+  if (chunk >= chunks_.size()) return;
+  Chunk& ch = chunks_[chunk];
+  for (uint32_t off = 0; off < chunk_rows(); off++) {
+    if (bit(ch.live, off)) index_.erase(ch.keys[off]);
+  }
+  std::fill(ch.live.begin(), ch.live.end(), 0);
+  std::fill(ch.retained.begin(), ch.retained.end(), 0);
+  ch.live_count = 0;
+  version_++;
+}
+
+void Store::loaded() {
+  free_.clear();
+  for (uint32_t s = slot_count(); s-- > 0;) {
+    if (!is_live(s)) free_.push_back(s);
+  }
+}
+
+void Store::clear() {
+  chunks_.clear();
+  index_.clear();
+  free_.clear();
+  pending_free_.clear();
+  undo_.clear();
+  saved_.clear();
+  marks_.clear();
+  in_txn_ = false;
+  version_++;
+}
+
+}  // namespace alex::store

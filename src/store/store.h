@@ -1,0 +1,223 @@
+// Copyright (c) the alex authors.
+//
+// Store: the rows of one `alex` table, in columnar chunks, indexed by key.
+//
+//   Store s({ColumnType::kReal, ColumnType::kText});
+//   s.begin();
+//   Value row[] = {Value::Real(21.5), Value::Text("ok")};
+//   s.insert(1700000000, row);
+//   uint32_t slot = s.find(1700000000);
+//   Value v = s.get(slot, 0);             // 21.5
+//   s.rollback();                         // the row is gone again
+//
+// Layout. Every row lives in a slot; slots are grouped in chunks of
+// 2^chunk_rows_log2 rows. A chunk holds, per slot, the key and a live bit,
+// and per column a ColumnChunk:
+//
+//   cells   uint64 per slot: the int64 (INTEGER), the double's bits (REAL),
+//           or offset << 32 | length of the bytes in `arena` (TEXT, BLOB);
+//           for ANY columns whichever of these the value's type needs
+//   nulls   one bit per slot, set when the value is NULL (typed columns)
+//   types   one ValueType byte per slot (ANY columns only; kNull = NULL)
+//   arena   text and blob bytes; updates append, and a chunk whose dead
+//           bytes outgrow its live ones is compacted
+//
+// The ALEX tree (alex::Tree<int64_t, uint32_t>) maps key -> slot; ordered
+// scans walk it. Slots are stable while a row lives: an update writes in
+// place, a key change moves only the tree entry.
+//
+// Transactions. Between begin() and commit()/rollback() every change is
+// logged in an undo log; savepoint(n) / release(n) / rollback_to(n) follow
+// SQLite's xSavepoint/xRelease/xRollbackTo numbering. A slot erased inside
+// a transaction keeps its values and is not reused until commit, so undoing
+// the erase is just putting the key back. Outside a transaction nothing is
+// logged (used by bulk loads and tests).
+//
+// Dirty tracking. Every chunk a change touches (or an undo restores) is
+// marked; persistence writes those chunks and clears the marks.
+//
+// Values: the caller coerces (STRICT rules live in src/vtab); the store
+// requires column_accepts(type, value.type) or NULL, and checks NOT NULL
+// nowhere (that is also the caller's).
+//
+// Thread safety: none; one connection owns a store.
+
+#ifndef ALEX_STORE_STORE_H_
+#define ALEX_STORE_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "alex/alex.h"
+#include "store/status.h"
+#include "store/value.h"
+
+namespace alex::store {
+
+class Store {
+ public:
+  using Index = alex::Tree<int64_t, uint32_t>;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+  static constexpr int kDefaultChunkRowsLog2 = 10;
+
+  explicit Store(std::vector<ColumnType> columns, int chunk_rows_log2 = kDefaultChunkRowsLog2);
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  size_t size() const { return index_.size(); }
+  int column_count() const { return static_cast<int>(types_.size()); }
+  ColumnType column_type(int col) const { return types_[col]; }
+  const Index& index() const { return index_; }
+
+  // The slot holding `key`, or kNoSlot.
+  uint32_t find(int64_t key) const {
+    auto it = index_.find(key);
+    return it == index_.end() ? kNoSlot : it.payload();
+  }
+  // REQUIRES: `slot` holds a live row, 0 <= col < column_count(). Text and
+  // blob bytes stay valid until the next change to the store.
+  Value get(uint32_t slot, int col) const;
+  int64_t key_at(uint32_t slot) const { return chunk_of(slot).keys[offset_of(slot)]; }
+
+  // Adds a row. REQUIRES: `row` has column_count() values, each NULL or of
+  // a type its column accepts. Fails with kConstraint if the key exists.
+  Status insert(int64_t key, const Value* row);
+  // Removes the row with `key`; false if there was none.
+  bool erase(int64_t key);
+  // Overwrites one value of a live row. REQUIRES as for insert.
+  Status update(uint32_t slot, int col, const Value& value);
+  // Moves the row at `from` to key `to`. Fails with kConstraint if `to`
+  // exists; does nothing if from == to. REQUIRES: `from` exists.
+  Status rekey(int64_t from, int64_t to);
+  // Transactions; see the top of this file. savepoint/release/rollback_to
+  // take SQLite's savepoint numbers (0 = outermost).
+  void begin();
+  void commit();
+  void rollback();
+  void savepoint(int n);
+  void release(int n);
+  void rollback_to(int n);
+  bool in_transaction() const { return in_txn_; }
+
+  // Increases with every change (undo included). A cursor that remembers it
+  // knows whether its tree iterator is still valid.
+  uint64_t version() const { return version_; }
+
+  // Chunks changed since the last clear_dirty(), ascending.
+  std::vector<uint32_t> dirty_chunks() const;
+  void clear_dirty();
+  uint32_t chunk_rows() const { return uint32_t{1} << chunk_log2_; }
+
+  size_t memory_bytes() const;
+  // Verifies every invariant: the tree's own, tree <-> slots, live counts,
+  // free lists, value types, arena bounds and garbage accounting. Returns ""
+  // when all hold, else a description of the first violation.
+  std::string check() const;
+
+  // Persistence. A chunk is saved as one blob per column plus one for its
+  // keys (column -1); the byte layout is in docs/format.md. REQUIRES for
+  // encode: no open transaction (erased slots must be released).
+  uint32_t chunk_count() const { return static_cast<uint32_t>(chunks_.size()); }
+  void encode(uint32_t chunk, int col, std::string* out) const;
+
+  // Replaces a chunk's contents (all of its blobs, keys first) with saved
+  // ones: the chunk's old keys leave the index and the new ones enter it.
+  // Used both to load a table (chunks 0, 1, ... into an empty store) and
+  // to refresh the chunks another connection rewrote; call loaded() after
+  // the last one. Chunks past the end are created. REQUIRES: no open
+  // transaction. On damaged input returns kCorrupt saying what is wrong
+  // (the caller names the shadow table and chunk) and leaves the store
+  // inconsistent: clear() it.
+  Status load_chunk(uint32_t chunk, const std::string_view* blobs);
+  void loaded();
+  // Empties a chunk ahead of load_chunk: when several chunks are refreshed,
+  // unload them all first, since a key may have moved between them.
+  void unload_chunk(uint32_t chunk);
+  // Drops every row and chunk (not logged).
+  void clear();
+
+ private:
+  struct ColumnChunk {
+    std::vector<uint64_t> cells;
+    std::vector<uint64_t> nulls;  // typed columns
+    std::vector<uint8_t> types;   // ANY columns
+    std::string arena;
+    size_t garbage = 0;  // dead bytes in arena
+  };
+  struct Chunk {
+    std::vector<int64_t> keys;
+    std::vector<uint64_t> live;      // one bit per slot
+    std::vector<uint64_t> retained;  // erased in the open transaction, values kept
+    std::vector<ColumnChunk> columns;
+    uint32_t live_count = 0;
+    bool dirty = false;
+  };
+  // An owned copy of a value, for the undo log.
+  struct SavedValue {
+    ValueType type = ValueType::kNull;
+    uint64_t bits = 0;
+    std::string bytes;
+  };
+  // One undo log entry: 24 bytes, since a transaction that inserts n rows
+  // logs n of them.
+  struct Undo {
+    enum class Kind : uint8_t { kInsert, kErase, kUpdate, kRekey };
+    Kind kind;
+    uint32_t slot;  // kErase, kUpdate: the row's slot
+    int64_t key;    // kInsert, kErase: the row's key; kRekey: the old key
+    int64_t aux;    // kRekey: the new key; kUpdate: column << 32 | index in saved_
+  };
+  struct Mark {
+    int n;            // savepoint number
+    size_t position;  // undo_.size() when it was opened
+  };
+
+  Chunk& chunk_of(uint32_t slot) { return chunks_[slot >> chunk_log2_]; }
+  const Chunk& chunk_of(uint32_t slot) const { return chunks_[slot >> chunk_log2_]; }
+  uint32_t offset_of(uint32_t slot) const { return slot & ((uint32_t{1} << chunk_log2_) - 1); }
+  static bool bit(const std::vector<uint64_t>& v, uint32_t i) { return (v[i >> 6] >> (i & 63)) & 1; }
+  static void set_bit(std::vector<uint64_t>& v, uint32_t i, bool on) {
+    if (on) v[i >> 6] |= uint64_t{1} << (i & 63);
+    else v[i >> 6] &= ~(uint64_t{1} << (i & 63));
+  }
+  bool is_live(uint32_t slot) const { return slot < slot_count() && bit(chunk_of(slot).live, offset_of(slot)); }
+  uint32_t slot_count() const { return static_cast<uint32_t>(chunks_.size()) << chunk_log2_; }
+
+  uint32_t allocate_slot();
+  void touch(uint32_t slot) {
+    chunk_of(slot).dirty = true;
+    version_++;
+  }
+  void set_live(uint32_t slot, bool on);
+  // Writes a value into a cell, releasing the bytes of the old one.
+  void store_value(uint32_t slot, int col, const Value& v);
+  void clear_row(uint32_t slot);
+  SavedValue save(uint32_t slot, int col) const;
+  Value view(const SavedValue& s) const;
+  void maybe_compact(ColumnChunk& c, ColumnType type);
+  Status decode_keys(uint32_t chunk, std::string_view in, std::vector<std::pair<int64_t, uint32_t>>* live);
+  Status decode_column(uint32_t chunk, int col, std::string_view in);
+  void log(Undo u) {
+    if (in_txn_) undo_.push_back(std::move(u));
+  }
+  void undo_to(size_t position);
+
+  std::vector<ColumnType> types_;
+  int chunk_log2_;
+  std::vector<Chunk> chunks_;
+  Index index_;
+  std::vector<uint32_t> free_;          // reusable slots (may hold stale entries; checked on pop)
+  std::vector<uint32_t> pending_free_;  // erased in the open transaction (stale once un-erased)
+  bool in_txn_ = false;
+  std::vector<Undo> undo_;
+  std::vector<SavedValue> saved_;  // old values of kUpdate entries, in log order
+  std::vector<Mark> marks_;  // ascending n and position
+  uint64_t version_ = 0;
+};
+
+}  // namespace alex::store
+
+#endif  // ALEX_STORE_STORE_H_

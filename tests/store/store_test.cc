@@ -1,0 +1,371 @@
+// Copyright (c) the alex authors.
+//
+// The store against a reference (std::map of owned rows) over random
+// inserts, erases, updates, key changes, transactions and savepoints, with
+// check() after every step batch. Seeds are fixed and printed; override
+// with ALEX_TEST_SEED, scale with ALEX_TEST_SCALE.
+
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace alex::store {
+namespace {
+
+// An owned value, comparable with what the store returns.
+struct Owned {
+  ValueType type = ValueType::kNull;
+  int64_t i = 0;
+  double r = 0;
+  std::string bytes;
+
+  Value view() const {
+    Value v;
+    v.type = type;
+    v.i = i;
+    v.r = r;
+    v.bytes = bytes;
+    return v;
+  }
+};
+using Row = std::vector<Owned>;
+using Table = std::map<int64_t, Row>;
+
+uint64_t env_seed(uint64_t fallback) {
+  const char* s = std::getenv("ALEX_TEST_SEED");
+  return s ? std::strtoull(s, nullptr, 10) : fallback;
+}
+double env_scale() {
+  const char* s = std::getenv("ALEX_TEST_SCALE");
+  return s ? std::atof(s) : 1.0;
+}
+
+const std::vector<ColumnType> kColumns = {ColumnType::kInteger, ColumnType::kReal, ColumnType::kText,
+                                          ColumnType::kBlob, ColumnType::kAny};
+
+Owned random_value(std::mt19937_64& rng, ColumnType ct) {
+  Owned o;
+  if (rng() % 5 == 0) return o;  // NULL
+  ValueType t;
+  switch (ct) {
+    case ColumnType::kInteger: t = ValueType::kInteger; break;
+    case ColumnType::kReal: t = ValueType::kReal; break;
+    case ColumnType::kText: t = ValueType::kText; break;
+    case ColumnType::kBlob: t = ValueType::kBlob; break;
+    default: t = static_cast<ValueType>(1 + rng() % 4); break;
+  }
+  o.type = t;
+  o.i = static_cast<int64_t>(rng());
+  o.r = static_cast<double>(static_cast<int64_t>(rng() % 100000)) / 7;
+  if (t == ValueType::kText || t == ValueType::kBlob) {
+    // Mostly short, sometimes long enough to make arenas compact.
+    size_t len = rng() % 8 == 0 ? rng() % 3000 : rng() % 20;
+    o.bytes.resize(len);
+    for (char& c : o.bytes) c = static_cast<char>('a' + rng() % 26);
+  }
+  return o;
+}
+
+Row random_row(std::mt19937_64& rng) {
+  Row row;
+  for (ColumnType ct : kColumns) row.push_back(random_value(rng, ct));
+  return row;
+}
+
+void expect_same(const Store& s, const Table& ref, const std::string& where) {
+  ASSERT_EQ(s.check(), "") << where;
+  ASSERT_EQ(s.size(), ref.size()) << where;
+  auto it = s.index().begin();
+  for (const auto& [key, row] : ref) {
+    ASSERT_NE(it, s.index().end()) << where;
+    ASSERT_EQ(it.key(), key) << where;
+    for (size_t c = 0; c < row.size(); c++) {
+      ASSERT_TRUE(s.get(it.payload(), static_cast<int>(c)) == row[c].view()) << where << " key " << key << " col " << c;
+    }
+    ++it;
+  }
+}
+
+// One random workload: `steps` operations on keys drawn from `key_space`
+// values, with transactions and nested savepoints.
+void run_workload(uint64_t seed, int steps, int64_t key_space, int chunk_log2, int check_every) {
+  std::cout << "store workload seed=" << seed << " steps=" << steps << " key_space=" << key_space << std::endl;
+  std::mt19937_64 rng(seed);
+  Store s(kColumns, chunk_log2);
+  Table ref;
+  std::vector<Table> marks;  // marks[n]: the table when savepoint n opened
+  Table at_begin;
+  bool txn = false;
+  std::vector<Value> views;
+  auto key = [&] { return static_cast<int64_t>(rng() % key_space) - key_space / 2; };
+  for (int step = 0; step < steps; step++) {
+    const std::string where = "seed " + std::to_string(seed) + " step " + std::to_string(step);
+    const int op = static_cast<int>(rng() % 100);
+    if (op < 35) {  // insert
+      const int64_t k = key();
+      Row row = random_row(rng);
+      views.clear();
+      for (const Owned& o : row) views.push_back(o.view());
+      Status st = s.insert(k, views.data());
+      if (ref.count(k)) {
+        ASSERT_EQ(st.code(), Status::Code::kConstraint) << where;
+      } else {
+        ASSERT_TRUE(st.ok()) << where;
+        ref[k] = row;
+      }
+    } else if (op < 55) {  // erase
+      const int64_t k = key();
+      ASSERT_EQ(s.erase(k), ref.erase(k) == 1) << where;
+    } else if (op < 75) {  // update one column
+      const int64_t k = key();
+      const uint32_t slot = s.find(k);
+      ASSERT_EQ(slot != Store::kNoSlot, ref.count(k) == 1) << where;
+      if (slot == Store::kNoSlot) continue;
+      const int col = static_cast<int>(rng() % kColumns.size());
+      Owned v = random_value(rng, kColumns[col]);
+      ASSERT_TRUE(s.update(slot, col, v.view()).ok()) << where;
+      ref[k][col] = v;
+    } else if (op < 82) {  // key change
+      const int64_t from = key(), to = key();
+      if (!ref.count(from)) continue;
+      Status st = s.rekey(from, to);
+      if (from != to && ref.count(to)) {
+        ASSERT_EQ(st.code(), Status::Code::kConstraint) << where;
+      } else {
+        ASSERT_TRUE(st.ok()) << where;
+        Row row = ref[from];
+        ref.erase(from);
+        ref[to] = row;
+      }
+    } else if (op < 86) {  // begin / commit / rollback
+      if (!txn) {
+        s.begin();
+        at_begin = ref;
+        marks.clear();
+        txn = true;
+      } else if (rng() % 3) {
+        s.commit();
+        txn = false;
+      } else {
+        s.rollback();
+        ref = at_begin;
+        txn = false;
+      }
+    } else if (op < 92 && txn) {  // savepoint n (n = nesting depth, as SQLite numbers them)
+      const int n = static_cast<int>(marks.size());
+      s.savepoint(n);
+      marks.push_back(ref);
+    } else if (op < 96 && txn && !marks.empty()) {  // rollback to a random open savepoint
+      const int n = static_cast<int>(rng() % marks.size());
+      s.rollback_to(n);
+      ref = marks[n];
+      marks.resize(n + 1);
+    } else if (txn && !marks.empty()) {  // release a random open savepoint
+      const int n = static_cast<int>(rng() % marks.size());
+      s.release(n);
+      marks.resize(n);
+    }
+    if (step % check_every == 0) expect_same(s, ref, where);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  if (txn) s.commit();
+  expect_same(s, ref, "seed " + std::to_string(seed) + " end");
+}
+
+TEST(StoreTest, DifferentialSmallKeySpace) {
+  const int steps = static_cast<int>(60000 * env_scale());
+  for (uint64_t seed : {env_seed(1), env_seed(2)}) {
+    run_workload(seed, steps, 300, 6, 997);
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+TEST(StoreTest, DifferentialLargeKeySpace) {
+  run_workload(env_seed(3), static_cast<int>(30000 * env_scale()), 1 << 20, 10, 5003);
+}
+
+TEST(StoreTest, EmptyStore) {
+  Store s(kColumns);
+  EXPECT_EQ(s.size(), 0u);
+  EXPECT_EQ(s.find(0), Store::kNoSlot);
+  EXPECT_FALSE(s.erase(1));
+  EXPECT_EQ(s.check(), "");
+  s.begin();
+  s.rollback();
+  EXPECT_EQ(s.check(), "");
+}
+
+TEST(StoreTest, ValuesRoundTrip) {
+  Store s({ColumnType::kAny});
+  const std::string big(100000, 'x');
+  const std::vector<Value> values = {Value::Null(),          Value::Integer(INT64_MIN), Value::Integer(INT64_MAX),
+                                     Value::Real(-0.0),      Value::Real(1e300),        Value::Text(""),
+                                     Value::Blob(std::string_view("\0\1", 2)), Value::Text(big)};
+  for (size_t i = 0; i < values.size(); i++) ASSERT_TRUE(s.insert(static_cast<int64_t>(i), &values[i]).ok());
+  for (size_t i = 0; i < values.size(); i++) EXPECT_TRUE(s.get(s.find(static_cast<int64_t>(i)), 0) == values[i]) << i;
+  // Empty text stays text, not NULL.
+  EXPECT_EQ(s.get(s.find(5), 0).type, ValueType::kText);
+  EXPECT_EQ(s.check(), "");
+}
+
+TEST(StoreTest, SlotsAreReusedAfterCommitNotBefore) {
+  Store s({ColumnType::kInteger}, 6);
+  Value v = Value::Integer(1);
+  for (int k = 0; k < 64; k++) ASSERT_TRUE(s.insert(k, &v).ok());
+  const uint32_t slot = s.find(10);
+  s.begin();
+  ASSERT_TRUE(s.erase(10));
+  ASSERT_TRUE(s.insert(100, &v).ok());
+  EXPECT_NE(s.find(100), slot) << "a slot erased in the open transaction must not be reused";
+  s.commit();
+  ASSERT_TRUE(s.insert(200, &v).ok());
+  EXPECT_EQ(s.find(200), slot);
+  EXPECT_EQ(s.check(), "");
+}
+
+TEST(StoreTest, ArenaCompactsUnderRepeatedUpdates) {
+  Store s({ColumnType::kText});
+  const std::string a(1000, 'a');
+  Value v = Value::Text(a);
+  ASSERT_TRUE(s.insert(1, &v).ok());
+  for (int i = 0; i < 10000; i++) {
+    std::string text(1000 + i % 7, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(s.update(s.find(1), 0, Value::Text(text)).ok());
+  }
+  EXPECT_EQ(s.check(), "");
+  EXPECT_LT(s.memory_bytes(), size_t{1} << 20) << "updates must not grow the arena without bound";
+}
+
+TEST(StoreTest, DirtyChunksTrackChangesAndUndo) {
+  Store s({ColumnType::kInteger}, 6);
+  Value v = Value::Integer(1);
+  for (int k = 0; k < 200; k++) ASSERT_TRUE(s.insert(k, &v).ok());
+  s.clear_dirty();
+  EXPECT_TRUE(s.dirty_chunks().empty());
+  s.begin();
+  ASSERT_TRUE(s.update(s.find(70), 0, Value::Integer(2)).ok());  // slot 70: chunk 1
+  EXPECT_EQ(s.dirty_chunks(), std::vector<uint32_t>{1});
+  s.clear_dirty();
+  s.rollback();
+  EXPECT_EQ(s.dirty_chunks(), std::vector<uint32_t>{1}) << "an undo rewrites the chunk too";
+  EXPECT_EQ(s.get(s.find(70), 0).i, 1);
+}
+
+TEST(StoreTest, VersionMovesOnEveryChange) {
+  Store s({ColumnType::kInteger});
+  Value v = Value::Integer(1);
+  uint64_t ver = s.version();
+  ASSERT_TRUE(s.insert(1, &v).ok());
+  EXPECT_GT(s.version(), ver);
+  ver = s.version();
+  ASSERT_TRUE(s.rekey(1, 2).ok());
+  EXPECT_GT(s.version(), ver);
+  ver = s.version();
+  ASSERT_TRUE(s.update(s.find(2), 0, Value::Integer(3)).ok());
+  EXPECT_GT(s.version(), ver);
+  ver = s.version();
+  ASSERT_TRUE(s.erase(2));
+  EXPECT_GT(s.version(), ver);
+}
+
+// Saves every chunk of `s` as blobs, in the order a loader reads them.
+std::vector<std::vector<std::string>> save_all(const Store& s) {
+  std::vector<std::vector<std::string>> blobs(s.chunk_count());
+  for (uint32_t c = 0; c < s.chunk_count(); c++) {
+    for (int col = -1; col < s.column_count(); col++) {
+      blobs[c].emplace_back();
+      s.encode(c, col, &blobs[c].back());
+    }
+  }
+  return blobs;
+}
+
+Status load_all(Store* s, const std::vector<std::vector<std::string>>& blobs) {
+  for (uint32_t c = 0; c < blobs.size(); c++) {
+    std::vector<std::string_view> views(blobs[c].begin(), blobs[c].end());
+    if (Status st = s->load_chunk(c, views.data()); !st.ok()) return st;
+  }
+  s->loaded();
+  return Status::OK();
+}
+
+TEST(StorePersistenceTest, SaveAndLoadRoundTrip) {
+  const uint64_t seed = env_seed(11);
+  std::cout << "seed=" << seed << std::endl;
+  std::mt19937_64 rng(seed);
+  Store s(kColumns, 6);
+  Table ref;
+  std::vector<Value> views;
+  for (int i = 0; i < 5000; i++) {
+    const int64_t k = static_cast<int64_t>(rng() % 4000) - 2000;
+    if (rng() % 4 == 0) {
+      s.erase(k);
+      ref.erase(k);
+      continue;
+    }
+    if (ref.count(k)) continue;
+    Row row = random_row(rng);
+    views.clear();
+    for (const Owned& o : row) views.push_back(o.view());
+    ASSERT_TRUE(s.insert(k, views.data()).ok());
+    ref[k] = row;
+  }
+  Store loaded(kColumns, 6);
+  ASSERT_TRUE(load_all(&loaded, save_all(s)).ok());
+  expect_same(loaded, ref, "loaded");
+  // Loading a chunk again over itself (a refresh) changes nothing.
+  ASSERT_TRUE(load_all(&loaded, save_all(s)).ok());
+  expect_same(loaded, ref, "reloaded");
+  // The loaded store takes writes like any other.
+  Value v = Value::Integer(1);
+  std::vector<Value> row(kColumns.size(), Value::Null());
+  row[0] = v;
+  ASSERT_TRUE(loaded.insert(100000, row.data()).ok());
+  EXPECT_EQ(loaded.check(), "");
+}
+
+TEST(StorePersistenceTest, DamagedBlobsAreRejectedNeverCrash) {
+  const uint64_t seed = env_seed(12);
+  std::cout << "seed=" << seed << std::endl;
+  std::mt19937_64 rng(seed);
+  Store s(kColumns, 6);
+  std::vector<Value> views;
+  for (int k = 0; k < 200; k++) {
+    Row row = random_row(rng);
+    views.clear();
+    for (const Owned& o : row) views.push_back(o.view());
+    ASSERT_TRUE(s.insert(k, views.data()).ok());
+  }
+  const auto good = save_all(s);
+  int rejected = 0;
+  for (int trial = 0; trial < 3000; trial++) {
+    auto bad = good;
+    std::string& blob = bad[rng() % bad.size()][rng() % (kColumns.size() + 1)];
+    switch (trial % 3) {
+      case 0: blob.resize(rng() % (blob.size() + 1)); break;              // truncated
+      case 1: if (!blob.empty()) blob[rng() % blob.size()] ^= static_cast<char>(1 + rng() % 255); break;  // garbled
+      case 2: blob += static_cast<char>(rng()); break;                    // trailing byte
+    }
+    Store t(kColumns, 6);
+    Status st = load_all(&t, bad);
+    if (!st.ok()) {
+      ASSERT_EQ(st.code(), Status::Code::kCorrupt);
+      rejected++;
+    } else {
+      // A change that still decodes (a flipped payload byte) must still be
+      // a valid store.
+      ASSERT_EQ(t.check(), "") << "trial " << trial;
+    }
+  }
+  EXPECT_GT(rejected, 1000);
+}
+
+}  // namespace
+}  // namespace alex::store

@@ -1,0 +1,953 @@
+// Copyright (c) the alex authors.
+//
+// The `alex` virtual table module: SQLite's entry points, each delegating
+// to the store (src/store), the planner (plan.h) and the value rules
+// (values.h). This file is the manual of the module:
+//
+//   .load ./build/alex
+//   CREATE VIRTUAL TABLE readings USING alex(
+//     ts INTEGER PRIMARY KEY, value REAL, series_id INTEGER NOT NULL);
+//   INSERT INTO readings VALUES (1700000000000000000, 21.5, 7);
+//   SELECT * FROM readings WHERE ts BETWEEN ?1 AND ?2 ORDER BY ts DESC;
+//
+// An alex table behaves like the STRICT table with the same columns:
+//   * the key is the rowid; an INTEGER PRIMARY KEY column aliases it, and
+//     rowid, _rowid_ and oid name it too. A key given as NULL (or left out)
+//     becomes max(key) + 1, or a random unused key once INT64_MAX is taken.
+//   * values are coerced as in a STRICT table ('12' into INTEGER stores 12,
+//     5 into REAL stores 5.0) and rejected with SQLite's messages
+//     ("cannot store TEXT value in INTEGER column t.c", "NOT NULL
+//     constraint failed: t.c", "UNIQUE constraint failed: t.k",
+//     "datatype mismatch" for a key that is no integer).
+//   * ON CONFLICT ABORT, FAIL, IGNORE, REPLACE and ROLLBACK apply to the
+//     key and to NOT NULL (the module declares constraint support and reads
+//     sqlite3_vtab_on_conflict); datatype errors abort whatever the mode, as
+//     in SQLite.
+//   * transactions, savepoints and statement rollback restore the rows
+//     exactly (the store's undo log, driven by xBegin .. xRollbackTo).
+//
+// Query plans: see plan.h. Rows come out in key order on every plan.
+//
+// Storage: the rows live in shadow tables of the same database (shadow.h,
+// docs/format.md) and, as a cache of the last committed state, in a
+// columnar store per connection. A commit writes the chunks it dirtied
+// (xSync); before a statement reads or writes, a connection checks cheaply
+// (SQLITE_FCNTL_DATA_VERSION, then the generation in the meta table)
+// whether someone else committed, and reloads just the chunks they wrote.
+// The cache survives SQLite disconnecting and reconnecting the table
+// (schema changes do that): it belongs to the connection, not to the
+// sqlite3_vtab.
+
+#include <algorithm>
+#include <bit>
+#include <iterator>
+#include <memory>
+#include <new>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "store/store.h"
+#include "vtab/plan.h"
+#include "vtab/schema.h"
+#include "vtab/shadow.h"
+#include "vtab/sqlite.h"
+#include "vtab/sqlite3_alex.h"
+#include "vtab/values.h"
+
+SQLITE_EXTENSION_INIT1
+
+namespace alex::vtab {
+namespace {
+
+using store::Store;
+using store::Value;
+using store::ValueType;
+
+// The rows of one table and what is needed to describe them in messages.
+struct TableState {
+  TableState(Schema s, std::vector<store::ColumnType> types, int chunk_log2)
+      : schema(std::move(s)), store(std::move(types), chunk_log2) {}
+  Schema schema;
+  Store store;
+  std::string name;             // the table's current name, for messages
+  std::vector<int> store_col;   // schema column -> store column (-1: the key)
+  int64_t generation = 0;       // of the committed state `store` holds
+  int64_t pending_generation = -1;  // written by xSync, current once committed
+  bool have_data_version = false;
+  unsigned data_version = 0;    // SQLITE_FCNTL_DATA_VERSION when last known fresh
+  int broken_rc = SQLITE_OK;    // damaged shadow data: every use fails with
+  std::string broken;           // this code and message (DROP TABLE works)
+};
+
+// Per connection: every alex table's state, by (schema, table name).
+// Owned by the module registration, so SQLite frees it at sqlite3_close.
+struct Registry {
+  std::vector<std::pair<std::pair<std::string, std::string>, std::shared_ptr<TableState>>> tables;
+
+  std::shared_ptr<TableState>* find(const std::string& db, const std::string& name) {
+    for (auto& [key, st] : tables) {
+      if (key.first == db && sqlite3_stricmp(key.second.c_str(), name.c_str()) == 0) return &st;
+    }
+    return nullptr;
+  }
+  void erase(const std::string& db, const std::string& name) {
+    for (size_t i = 0; i < tables.size(); i++) {
+      if (tables[i].first.first == db && sqlite3_stricmp(tables[i].first.second.c_str(), name.c_str()) == 0) {
+        tables.erase(tables.begin() + static_cast<ptrdiff_t>(i));
+        return;
+      }
+    }
+  }
+};
+
+struct Table {
+  sqlite3_vtab base;  // first: SQLite sees a Table* as a sqlite3_vtab*
+  sqlite3* db = nullptr;
+  Registry* registry = nullptr;
+  std::string db_name;
+  std::shared_ptr<TableState> state;
+  // Scratch for xUpdate, kept to avoid an allocation per row.
+  std::vector<Value> row;
+  std::vector<signed char> changed;
+  std::vector<sqlite3_value*> temps;
+};
+
+struct Cursor {
+  sqlite3_vtab_cursor base;  // first, as above
+  TableState* st = nullptr;
+  KeyRange range;            // keys outside are never returned
+  bool desc = false;
+  bool eof = true;
+  // Range walks: the tree position. It and `slot` are valid while the
+  // store is at `version`; after any change a walk re-seeks from `key`.
+  Store::Index::const_iterator it;
+  uint64_t version = 0;
+  // IN lists: the keys, sorted and unique, and the next one to try.
+  bool list = false;
+  std::vector<int64_t> keys;
+  size_t next = 0;
+  // The current row.
+  int64_t key = 0;
+  uint32_t slot = 0;
+};
+
+Table* table_of(sqlite3_vtab* v) { return reinterpret_cast<Table*>(v); }
+Cursor* cursor_of(sqlite3_vtab_cursor* c) { return reinterpret_cast<Cursor*>(c); }
+
+void set_error(sqlite3_vtab* v, const std::string& msg) {
+  sqlite3_free(v->zErrMsg);
+  v->zErrMsg = sqlite3_mprintf("%s", msg.c_str());
+}
+
+// Runs `body`, turning an allocation failure into SQLITE_NOMEM: nothing
+// throws across the C boundary.
+template <class F>
+int guarded(F&& body) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return SQLITE_NOMEM;
+  }
+}
+
+int broken_error(sqlite3_vtab* v, const TableState& st) {
+  set_error(v, st.broken);
+  return st.broken_rc;
+}
+
+// Brings the cache up to the committed state, reloading the chunks other
+// connections wrote since. Inside this connection's write transaction
+// nobody else can commit, so there is nothing to check.
+int refresh(Table* t) {
+  TableState& st = *t->state;
+  if (st.broken_rc != SQLITE_OK) return broken_error(&t->base, st);
+  if (st.store.in_transaction()) return SQLITE_OK;
+  unsigned version = 0;
+  const bool have = sqlite3_file_control(t->db, t->db_name.c_str(), SQLITE_FCNTL_DATA_VERSION, &version) == SQLITE_OK;
+  if (have && st.have_data_version && version == st.data_version) return SQLITE_OK;
+  Meta meta;
+  std::string err;
+  int rc = shadow_read_meta(t->db, t->db_name, st.name, &meta, &err);
+  if (rc == SQLITE_OK && meta.generation != st.generation) {
+    rc = shadow_load(t->db, t->db_name, st.name, st.generation, &st.store, &err);
+    if (rc == SQLITE_OK) st.generation = meta.generation;
+    if (rc == SQLITE_OK && static_cast<int64_t>(st.store.size()) != meta.rows) {
+      err = "alex: shadow table " + st.name + "_meta counts " + std::to_string(meta.rows) + " rows, the chunks hold " +
+            std::to_string(st.store.size());
+      rc = SQLITE_CORRUPT_VTAB;
+    }
+  }
+  if (rc != SQLITE_OK) {
+    set_error(&t->base, err);
+    if (rc == SQLITE_CORRUPT_VTAB) {  // the cache is unusable now
+      st.store.clear();
+      st.broken_rc = rc;
+      st.broken = err;
+    }
+    return rc;
+  }
+  st.have_data_version = have;
+  st.data_version = version;
+  return SQLITE_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Creating and connecting
+
+// xCreate (create = true) and xConnect: argv[0] module, argv[1] database,
+// argv[2] table, argv[3..] column definitions.
+int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out, char** err, bool create) {
+  return guarded([&]() -> int {
+    Registry* registry = static_cast<Registry*>(aux);
+    const std::string db_name = argv[1], name = argv[2];
+    std::vector<std::string_view> args(argv + 3, argv + argc);
+    Schema schema;
+    if (store::Status s = parse_schema(name, args, &schema); !s.ok()) {
+      *err = sqlite3_mprintf("%s", s.message().c_str());
+      return SQLITE_ERROR;
+    }
+    int rc = sqlite3_declare_vtab(db, schema.declaration().c_str());
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
+
+    std::shared_ptr<TableState>* known = registry->find(db_name, name);
+    std::shared_ptr<TableState> st;
+    if (known && !create) {
+      st = *known;  // reconnected: the cache is still this connection's
+    } else {
+      Meta meta;
+      std::string msg;
+      const std::string declaration = schema.declaration();
+      if (!create) {
+        rc = shadow_read_meta(db, db_name, name, &meta, &msg);
+        if (rc == SQLITE_OK && meta.format != kFormatVersion) {
+          *err = sqlite3_mprintf("alex: table %s uses storage format %lld; this build reads format %d only",
+                                 name.c_str(), static_cast<long long>(meta.format), kFormatVersion);
+          return SQLITE_ERROR;
+        }
+        if (rc == SQLITE_OK && (meta.chunk_rows < 64 || meta.chunk_rows > (1 << 20) ||
+                                (meta.chunk_rows & (meta.chunk_rows - 1)) != 0)) {
+          msg = "alex: shadow table " + name + "_meta: bad chunk_rows " + std::to_string(meta.chunk_rows);
+          rc = SQLITE_CORRUPT_VTAB;
+        }
+        if (rc == SQLITE_OK && meta.columns != declaration) {
+          msg = "alex: shadow table " + name + "_meta: its columns (" + meta.columns +
+                ") differ from the table's (" + declaration + ")";
+          rc = SQLITE_CORRUPT_VTAB;
+        }
+        if (rc != SQLITE_OK && rc != SQLITE_CORRUPT_VTAB) {
+          *err = sqlite3_mprintf("%s", msg.c_str());
+          return rc;
+        }
+      }
+      std::vector<store::ColumnType> types;
+      std::vector<int> store_col;
+      for (size_t c = 0; c < schema.columns.size(); c++) {
+        if (static_cast<int>(c) == schema.key_column) {
+          store_col.push_back(-1);
+        } else {
+          store_col.push_back(static_cast<int>(types.size()));
+          types.push_back(schema.columns[c].type);
+        }
+      }
+      const int chunk_log2 = create || rc != SQLITE_OK ? Store::kDefaultChunkRowsLog2 : std::countr_zero(uint64_t(meta.chunk_rows));
+      st = std::make_shared<TableState>(std::move(schema), std::move(types), chunk_log2);
+      st->store_col = std::move(store_col);
+      st->name = name;
+      if (create) {
+        meta.chunk_rows = st->store.chunk_rows();
+        meta.columns = declaration;
+        if ((rc = shadow_create(db, db_name, name, meta, &msg)) != SQLITE_OK) {
+          *err = sqlite3_mprintf("%s", msg.c_str());
+          return rc;
+        }
+      } else {
+        // Damage does not fail the connect: DROP TABLE must still work.
+        // Every other use reports it.
+        if (rc == SQLITE_OK) {
+          st->generation = -1;  // load everything
+          rc = shadow_load(db, db_name, name, -1, &st->store, &msg);
+          if (rc == SQLITE_OK && static_cast<int64_t>(st->store.size()) != meta.rows) {
+            msg = "alex: shadow table " + name + "_meta counts " + std::to_string(meta.rows) +
+                  " rows, the chunks hold " + std::to_string(st->store.size());
+            rc = SQLITE_CORRUPT_VTAB;
+          }
+          st->generation = meta.generation;
+        }
+        if (rc != SQLITE_OK) {
+          st->store.clear();
+          st->broken_rc = rc == SQLITE_NOMEM ? rc : SQLITE_CORRUPT_VTAB;
+          st->broken = msg;
+        }
+      }
+      if (known) *known = st;
+      else registry->tables.push_back({{db_name, name}, st});
+    }
+    auto* t = new Table();
+    t->db = db;
+    t->registry = registry;
+    t->db_name = db_name;
+    t->state = std::move(st);
+    *out = &t->base;
+    return SQLITE_OK;
+  });
+}
+
+int x_create(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out, char** err) {
+  return open_table(db, aux, argc, argv, out, err, true);
+}
+
+int x_connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out, char** err) {
+  return open_table(db, aux, argc, argv, out, err, false);
+}
+
+int x_disconnect(sqlite3_vtab* v) {
+  delete table_of(v);
+  return SQLITE_OK;
+}
+
+int x_destroy(sqlite3_vtab* v) {
+  Table* t = table_of(v);
+  std::string err;
+  int rc = guarded([&] { return shadow_drop(t->db, t->db_name, t->state->name, &err); });
+  if (rc != SQLITE_OK) {
+    set_error(v, err);
+    return rc;
+  }
+  t->registry->erase(t->db_name, t->state->name);
+  delete t;
+  return SQLITE_OK;
+}
+
+int x_rename(sqlite3_vtab* v, const char* new_name) {
+  return guarded([&]() -> int {
+    Table* t = table_of(v);
+    std::string err;
+    if (int rc = shadow_rename(t->db, t->db_name, t->state->name, new_name, &err); rc != SQLITE_OK) {
+      set_error(v, err);
+      return rc;
+    }
+    t->registry->erase(t->db_name, new_name);  // a stale entry under the new name
+    for (auto& [key, st] : t->registry->tables) {
+      if (st == t->state) key.second = new_name;
+    }
+    t->state->name = new_name;
+    return SQLITE_OK;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Planning and scanning
+
+int x_best_index(sqlite3_vtab* v, sqlite3_index_info* info) {
+  return guarded([&]() -> int {
+    const TableState& st = *table_of(v)->state;
+    const int kc = st.schema.key_column;
+    return best_index(info, kc, kc >= 0 ? st.schema.columns[kc].name : "rowid",
+                      static_cast<int64_t>(st.store.size()));
+  });
+}
+
+int x_open(sqlite3_vtab* v, sqlite3_vtab_cursor** out) {
+  return guarded([&]() -> int {
+    Table* t = table_of(v);
+    if (int rc = refresh(t); rc != SQLITE_OK) return rc;
+    auto* c = new Cursor();
+    c->st = t->state.get();
+    *out = &c->base;
+    return SQLITE_OK;
+  });
+}
+
+int x_close(sqlite3_vtab_cursor* c) {
+  delete cursor_of(c);
+  return SQLITE_OK;
+}
+
+// Loads the current row from the tree position, or sets eof when the walk
+// has left the range.
+void settle_walk(Cursor* c) {
+  const Store::Index& index = c->st->store.index();
+  c->version = c->st->store.version();
+  if (c->it == index.end() || (c->desc ? c->it.key() < c->range.lo : c->it.key() > c->range.hi)) {
+    c->eof = true;
+    return;
+  }
+  c->key = c->it.key();
+  c->slot = c->it.payload();
+}
+
+// Positions a descending walk on the last key below `bound` (or at it when
+// `inclusive`).
+void seek_down(Cursor* c, int64_t bound, bool inclusive) {
+  const Store::Index& index = c->st->store.index();
+  auto it = inclusive ? index.upper_bound(bound) : index.lower_bound(bound);
+  if (it == index.begin()) {
+    c->eof = true;
+    return;
+  }
+  c->it = --it;
+  settle_walk(c);
+}
+
+// Moves an IN-list cursor to the next listed key that exists.
+void settle_list(Cursor* c) {
+  const Store& s = c->st->store;
+  while (c->next < c->keys.size()) {
+    const int64_t k = c->desc ? c->keys[c->keys.size() - 1 - c->next] : c->keys[c->next];
+    c->next++;
+    const uint32_t slot = s.find(k);
+    if (slot != Store::kNoSlot) {
+      c->key = k;
+      c->slot = slot;
+      c->version = s.version();
+      return;
+    }
+  }
+  c->eof = true;
+}
+
+int sqlite_op(ArgOp op) {
+  switch (op) {
+    case ArgOp::kGt: return SQLITE_INDEX_CONSTRAINT_GT;
+    case ArgOp::kGe: return SQLITE_INDEX_CONSTRAINT_GE;
+    case ArgOp::kLt: return SQLITE_INDEX_CONSTRAINT_LT;
+    case ArgOp::kLe: return SQLITE_INDEX_CONSTRAINT_LE;
+    default: return SQLITE_INDEX_CONSTRAINT_EQ;
+  }
+}
+
+// The keys an IN list names (values that can equal no key are dropped),
+// sorted and unique.
+int read_in_list(sqlite3_value* list, std::vector<int64_t>* keys) {
+  keys->clear();
+  sqlite3_value* v = nullptr;
+  int rc;
+  for (rc = sqlite3_vtab_in_first(list, &v); rc == SQLITE_OK && v; rc = sqlite3_vtab_in_next(list, &v)) {
+    KeyRange r;
+    if (key_range(SQLITE_INDEX_CONSTRAINT_EQ, v, &r)) keys->push_back(r.lo);
+  }
+  if (rc != SQLITE_OK && rc != SQLITE_DONE) return rc;
+  std::sort(keys->begin(), keys->end());
+  keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+  return SQLITE_OK;
+}
+
+int x_filter(sqlite3_vtab_cursor* cur, int idx_num, const char*, int argc, sqlite3_value** argv) {
+  return guarded([&]() -> int {
+    Cursor* c = cursor_of(cur);
+    c->range = KeyRange();
+    c->desc = plan_desc(idx_num);
+    c->eof = false;
+    c->list = false;
+    c->next = 0;
+    bool none = false;
+    std::vector<int64_t> other;
+    for (int i = 0; i < argc && i < kMaxArgs; i++) {
+      const ArgOp op = plan_arg(idx_num, i);
+      if (op == ArgOp::kIn) {
+        std::vector<int64_t>& dst = c->list ? other : c->keys;
+        if (int rc = read_in_list(argv[i], &dst); rc != SQLITE_OK) return rc;
+        if (c->list) {  // two IN lists on the key: keep what both name
+          std::vector<int64_t> both;
+          std::set_intersection(c->keys.begin(), c->keys.end(), other.begin(), other.end(), std::back_inserter(both));
+          c->keys.swap(both);
+        }
+        c->list = true;
+        continue;
+      }
+      KeyRange r;
+      if (!key_range(sqlite_op(op), argv[i], &r)) none = true;
+      c->range.intersect(r);
+    }
+    if (none || c->range.empty()) {
+      c->eof = true;
+      return SQLITE_OK;
+    }
+    if (c->list) {
+      // Clip the list to the range, then walk it.
+      auto lo = std::lower_bound(c->keys.begin(), c->keys.end(), c->range.lo);
+      auto hi = std::upper_bound(lo, c->keys.end(), c->range.hi);
+      c->keys.erase(hi, c->keys.end());
+      c->keys.erase(c->keys.begin(), lo);
+      settle_list(c);
+    } else if (c->desc) {
+      seek_down(c, c->range.hi, true);
+    } else {
+      c->it = c->st->store.index().lower_bound(c->range.lo);
+      settle_walk(c);
+    }
+    return SQLITE_OK;
+  });
+}
+
+int x_next(sqlite3_vtab_cursor* cur) {
+  return guarded([&]() -> int {
+    Cursor* c = cursor_of(cur);
+    if (c->list) {
+      settle_list(c);
+      return SQLITE_OK;
+    }
+    const Store::Index& index = c->st->store.index();
+    if (c->version != c->st->store.version()) {
+      // The table changed under the cursor (a write in the same statement
+      // or a join over it): the iterator may be stale. Resume after the
+      // current key.
+      if (c->desc) {
+        seek_down(c, c->key, false);
+      } else {
+        c->it = index.upper_bound(c->key);
+        settle_walk(c);
+      }
+      return SQLITE_OK;
+    }
+    if (c->desc) {
+      if (c->it == index.begin()) {
+        c->eof = true;
+        return SQLITE_OK;
+      }
+      --c->it;
+    } else {
+      ++c->it;
+    }
+    settle_walk(c);
+    return SQLITE_OK;
+  });
+}
+
+int x_eof(sqlite3_vtab_cursor* cur) { return cursor_of(cur)->eof; }
+
+int x_rowid(sqlite3_vtab_cursor* cur, sqlite3_int64* out) {
+  *out = cursor_of(cur)->key;
+  return SQLITE_OK;
+}
+
+int x_column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
+  Cursor* c = cursor_of(cur);
+  const TableState& st = *c->st;
+  const int sc = st.store_col[col];
+  if (sc < 0) {
+    sqlite3_result_int64(ctx, c->key);
+    return SQLITE_OK;
+  }
+  // An UPDATE that does not assign this column needs no value for it
+  // (xUpdate then sees sqlite3_value_nochange()).
+  if (sqlite3_vtab_nochange(ctx)) return SQLITE_OK;
+  uint32_t slot = c->slot;
+  if (c->version != st.store.version()) {
+    slot = st.store.find(c->key);  // the row may have moved or gone
+    if (slot == Store::kNoSlot) return SQLITE_OK;  // NULL
+  }
+  const Value v = st.store.get(slot, sc);
+  switch (v.type) {
+    case ValueType::kNull: break;
+    case ValueType::kInteger: sqlite3_result_int64(ctx, v.i); break;
+    case ValueType::kReal: sqlite3_result_double(ctx, v.r); break;
+    // Copies: the bytes live in a chunk arena that a later write in the
+    // same statement may move.
+    case ValueType::kText:
+      sqlite3_result_text64(ctx, v.bytes.empty() ? "" : v.bytes.data(), v.bytes.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      break;
+    case ValueType::kBlob:
+      if (v.bytes.empty()) sqlite3_result_zeroblob(ctx, 0);
+      else sqlite3_result_blob64(ctx, v.bytes.data(), v.bytes.size(), SQLITE_TRANSIENT);
+      break;
+  }
+  return SQLITE_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+// The error for a violated NOT NULL or UNIQUE constraint under the
+// statement's ON CONFLICT mode. With constraint support declared, SQLite
+// resolves any SQLITE_CONSTRAINT_* code itself: IGNORE skips the row, FAIL
+// and ROLLBACK end the statement or the transaction, ABORT and REPLACE (for
+// a constraint the module could not resolve) roll back the statement.
+int constraint_error(Table* t, int mode, int code, const std::string& msg) {
+  if (mode != SQLITE_IGNORE) set_error(&t->base, msg);  // an ignored row leaves no message behind
+  return code;
+}
+
+// A value its column cannot hold. SQLite aborts the statement whatever the
+// ON CONFLICT mode. Since it would resolve a constraint code by the mode,
+// the module can return SQLITE_CONSTRAINT_DATATYPE only where the mode
+// aborts anyway (ABORT, REPLACE); under IGNORE, FAIL and ROLLBACK it
+// returns SQLITE_MISMATCH with the same message.
+int datatype_error(Table* t, int mode, const std::string& msg) {
+  set_error(&t->base, msg);
+  return (mode == SQLITE_ABORT || mode == SQLITE_REPLACE) ? SQLITE_CONSTRAINT_DATATYPE : SQLITE_MISMATCH;
+}
+
+std::string key_label(const TableState& st) {
+  const int kc = st.schema.key_column;
+  return st.name + "." + (kc >= 0 ? st.schema.columns[kc].name : std::string("rowid"));
+}
+
+// A key for a row inserted without one: max + 1, or, once INT64_MAX is
+// taken, a random unused key (SQLite's own fallback), else SQLITE_FULL.
+int auto_key(const Store& s, int64_t* key) {
+  const Store::Index& index = s.index();
+  if (index.empty()) {
+    *key = 1;
+    return SQLITE_OK;
+  }
+  auto last = index.end();
+  --last;
+  if (last.key() < INT64_MAX) {
+    *key = last.key() + 1;
+    return SQLITE_OK;
+  }
+  for (int attempt = 0; attempt < 100; attempt++) {
+    int64_t r;
+    sqlite3_randomness(sizeof r, &r);
+    r &= INT64_MAX >> 1;  // a positive key, as SQLite picks
+    r += 1;
+    if (s.find(r) == Store::kNoSlot) {
+      *key = r;
+      return SQLITE_OK;
+    }
+  }
+  return SQLITE_FULL;
+}
+
+void free_temps(Table* t) {
+  for (sqlite3_value* v : t->temps) sqlite3_value_free(v);
+  t->temps.clear();
+}
+
+// Checks and coerces the values of the columns an INSERT or UPDATE
+// assigns, into t->row (store columns) with t->changed marking them.
+// NOT NULL is checked for every column first, then the types, as SQLite
+// does.
+int prepare_row(Table* t, int mode, sqlite3_value** values, bool is_update) {
+  TableState& st = *t->state;
+  const Schema& schema = st.schema;
+  const int n = static_cast<int>(schema.columns.size());
+  t->row.assign(st.store.column_count(), Value::Null());
+  t->changed.assign(st.store.column_count(), 0);
+  for (int c = 0; c < n; c++) {
+    const int sc = st.store_col[c];
+    if (sc < 0) continue;
+    if (is_update && sqlite3_value_nochange(values[c])) continue;
+    t->changed[sc] = 1;
+    if (schema.columns[c].not_null && sqlite3_value_type(values[c]) == SQLITE_NULL) {
+      return constraint_error(t, mode, SQLITE_CONSTRAINT_NOTNULL,
+                              "NOT NULL constraint failed: " + st.name + "." + schema.columns[c].name);
+    }
+  }
+  for (int c = 0; c < n; c++) {
+    const int sc = st.store_col[c];
+    if (sc < 0 || !t->changed[sc]) continue;
+    const char* type_name = "";
+    int rc = coerce(values[c], schema.columns[c].type, &t->row[sc], &t->temps, &type_name);
+    if (rc == SQLITE_CONSTRAINT_DATATYPE) {
+      return datatype_error(t, mode, std::string("cannot store ") + type_name + " value in " +
+                                         schema.columns[c].type_name + " column " + st.name + "." +
+                                         schema.columns[c].name);
+    }
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+int key_mismatch(Table* t) {
+  set_error(&t->base, "datatype mismatch");
+  return SQLITE_MISMATCH;
+}
+
+// xUpdate:
+//   argc == 1                   DELETE the row with key argv[0]
+//   argv[0] NULL                INSERT; argv[1] the rowid if given, argv[2..] the columns
+//   argv[0] not NULL            UPDATE the row with key argv[0]; argv[1] the new rowid
+int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowid) {
+  TableState& st = *t->state;
+  Store& s = st.store;
+  if (st.broken_rc != SQLITE_OK) return broken_error(&t->base, st);
+  if (argc == 1) {
+    s.erase(sqlite3_value_int64(argv[0]));
+    return SQLITE_OK;
+  }
+  const int mode = sqlite3_vtab_on_conflict(t->db);
+  const int kc = st.schema.key_column;
+  const bool is_insert = sqlite3_value_type(argv[0]) == SQLITE_NULL;
+  const int64_t old_key = is_insert ? 0 : sqlite3_value_int64(argv[0]);
+
+  // Which value names the new key: the INTEGER PRIMARY KEY column when it
+  // is given (it wins over the rowid, as in SQLite), else the rowid.
+  sqlite3_value* key_value = argv[1];
+  if (kc >= 0) {
+    sqlite3_value* col = argv[2 + kc];
+    if (is_insert) {
+      if (sqlite3_value_type(col) != SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) key_value = col;
+    } else if (!sqlite3_value_nochange(col)) {
+      int64_t k;
+      bool null;
+      if (coerce_key(col, &k, &null) != SQLITE_OK || null || k != old_key) key_value = col;
+    }
+  }
+  int64_t key = 0;
+  bool key_null = false;
+  if (int rc = coerce_key(key_value, &key, &key_null); rc != SQLITE_OK) {
+    return rc == SQLITE_MISMATCH ? key_mismatch(t) : rc;
+  }
+  if (key_null && !is_insert) return key_mismatch(t);
+
+  int rc = prepare_row(t, mode, argv + 2, !is_insert);
+  if (rc != SQLITE_OK) return rc;
+  if (key_null) {
+    if ((rc = auto_key(s, &key)) != SQLITE_OK) return rc;
+  }
+
+  // The key must be free (REPLACE frees it).
+  if ((is_insert || key != old_key) && s.find(key) != Store::kNoSlot) {
+    if (mode != SQLITE_REPLACE) {
+      return constraint_error(t, mode, SQLITE_CONSTRAINT_PRIMARYKEY, "UNIQUE constraint failed: " + key_label(st));
+    }
+    s.erase(key);
+  }
+  if (is_insert) {
+    if (store::Status st2 = s.insert(key, t->row.data()); !st2.ok()) {
+      set_error(&t->base, st2.message());
+      return SQLITE_ERROR;
+    }
+    *out_rowid = key;
+    return SQLITE_OK;
+  }
+  if (s.find(old_key) == Store::kNoSlot) return SQLITE_OK;  // deleted earlier in this statement
+  if (key != old_key) {
+    if (store::Status st2 = s.rekey(old_key, key); !st2.ok()) {
+      set_error(&t->base, st2.message());
+      return SQLITE_ERROR;
+    }
+  }
+  const uint32_t slot = s.find(key);
+  for (int sc = 0; sc < s.column_count(); sc++) {
+    if (!t->changed[sc]) continue;
+    if (store::Status st2 = s.update(slot, sc, t->row[sc]); !st2.ok()) {
+      set_error(&t->base, st2.message());
+      return SQLITE_TOOBIG;
+    }
+  }
+  return SQLITE_OK;
+}
+
+int x_update(sqlite3_vtab* v, int argc, sqlite3_value** argv, sqlite3_int64* out_rowid) {
+  Table* t = table_of(v);
+  int rc = guarded([&] { return update_row(t, argc, argv, out_rowid); });
+  free_temps(t);
+  return rc;
+}
+
+// ---------------------------------------------------------------------------
+// Transactions: the store's undo log does all the work.
+
+Store& store_of(sqlite3_vtab* v) { return table_of(v)->state->store; }
+
+// The write lock is held from here on: catch up with other connections
+// once, then log every change.
+int x_begin(sqlite3_vtab* v) {
+  return guarded([&] {
+    if (int rc = refresh(table_of(v)); rc != SQLITE_OK) return rc;
+    store_of(v).begin();
+    return SQLITE_OK;
+  });
+}
+
+// Phase one of the commit: the dirty chunks and the next generation go to
+// the shadow tables, inside SQLite's transaction.
+int x_sync(sqlite3_vtab* v) {
+  return guarded([&] {
+    Table* t = table_of(v);
+    TableState& st = *t->state;
+    if (st.store.dirty_chunks().empty()) return SQLITE_OK;
+    std::string err;
+    st.pending_generation = st.generation + 1;
+    int rc = shadow_flush(t->db, t->db_name, st.name, st.store, st.pending_generation, &err);
+    if (rc != SQLITE_OK) set_error(v, err);
+    return rc;
+  });
+}
+
+int x_commit(sqlite3_vtab* v) {
+  TableState& st = *table_of(v)->state;
+  st.store.commit();
+  if (st.pending_generation >= 0) {
+    st.generation = st.pending_generation;
+    st.pending_generation = -1;
+    st.store.clear_dirty();
+  }
+  return SQLITE_OK;
+}
+
+int x_rollback(sqlite3_vtab* v) {
+  return guarded([&] {
+    TableState& st = *table_of(v)->state;
+    st.store.rollback();  // chunks stay marked dirty: rewriting them is harmless
+    st.pending_generation = -1;
+    return SQLITE_OK;
+  });
+}
+int x_savepoint(sqlite3_vtab* v, int n) {
+  store_of(v).savepoint(n);
+  return SQLITE_OK;
+}
+int x_release(sqlite3_vtab* v, int n) {
+  store_of(v).release(n);
+  return SQLITE_OK;
+}
+int x_rollback_to(sqlite3_vtab* v, int n) {
+  return guarded([&] {
+    store_of(v).rollback_to(n);
+    return SQLITE_OK;
+  });
+}
+
+int x_shadow_name(const char* suffix) {
+  return sqlite3_stricmp(suffix, "meta") == 0 || sqlite3_stricmp(suffix, "chunks") == 0;
+}
+
+const sqlite3_module kModule = {
+    /* iVersion      */ 3,
+    /* xCreate       */ x_create,
+    /* xConnect      */ x_connect,
+    /* xBestIndex    */ x_best_index,
+    /* xDisconnect   */ x_disconnect,
+    /* xDestroy      */ x_destroy,
+    /* xOpen         */ x_open,
+    /* xClose        */ x_close,
+    /* xFilter       */ x_filter,
+    /* xNext         */ x_next,
+    /* xEof          */ x_eof,
+    /* xColumn       */ x_column,
+    /* xRowid        */ x_rowid,
+    /* xUpdate       */ x_update,
+    /* xBegin        */ x_begin,
+    /* xSync         */ x_sync,
+    /* xCommit       */ x_commit,
+    /* xRollback     */ x_rollback,
+    /* xFindFunction */ nullptr,
+    /* xRename       */ x_rename,
+    /* xSavepoint    */ x_savepoint,
+    /* xRelease      */ x_release,
+    /* xRollbackTo   */ x_rollback_to,
+    /* xShadowName   */ x_shadow_name,
+};
+
+void free_registry(void* p) { delete static_cast<Registry*>(p); }
+
+// ---------------------------------------------------------------------------
+// alex_check(table [, schema]): an integrity check in the manner of the
+// R*Tree module's rtreecheck(). Returns 'ok', or one line per problem:
+//   * the ALEX tree's invariants and the store's (Store::check),
+//   * the meta row against the cache (row count, generation),
+//   * every row of the shadow tables, decoded afresh, against the cache:
+//     the same keys with the same values in every column.
+// Inside a transaction that changed the table, only the first check runs
+// (the shadow tables hold the last commit until then).
+
+std::string check_table(sqlite3* db, Registry* registry, const std::string& schema, const std::string& name) {
+  // Touch the table so that it is connected and its cache fresh.
+  char* sql = sqlite3_mprintf("SELECT count(*) FROM \"%w\".\"%w\" WHERE rowid = 0", schema.c_str(), name.c_str());
+  if (sql == nullptr) throw std::bad_alloc();
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
+  sqlite3_free(sql);
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt) == SQLITE_ROW ? SQLITE_OK : SQLITE_ERROR;
+  std::string touch_error = rc == SQLITE_OK ? "" : sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+  std::shared_ptr<TableState>* found = registry->find(schema, name);
+  if (found == nullptr) return "no alex table " + schema + "." + name + (touch_error.empty() ? "" : ": " + touch_error);
+  TableState& st = **found;
+  if (st.broken_rc != SQLITE_OK) return st.broken;
+  std::vector<std::string> problems;
+  if (!touch_error.empty()) problems.push_back(touch_error);
+  if (std::string e = st.store.check(); !e.empty()) problems.push_back("store: " + e);
+  if (st.store.in_transaction()) return problems.empty() ? "ok" : problems[0];
+
+  Meta meta;
+  std::string err;
+  if (shadow_read_meta(db, schema, st.name, &meta, &err) != SQLITE_OK) {
+    problems.push_back(err);
+  } else {
+    if (meta.rows != static_cast<int64_t>(st.store.size())) {
+      problems.push_back("meta counts " + std::to_string(meta.rows) + " rows, the cache holds " +
+                         std::to_string(st.store.size()));
+    }
+    if (meta.generation != st.generation) {
+      problems.push_back("meta is at generation " + std::to_string(meta.generation) + ", the cache at " +
+                         std::to_string(st.generation));
+    }
+  }
+  std::vector<store::ColumnType> types;
+  for (int c = 0; c < st.store.column_count(); c++) types.push_back(st.store.column_type(c));
+  Store disk(std::move(types), std::countr_zero(st.store.chunk_rows()));
+  if (shadow_load(db, schema, st.name, -1, &disk, &err) != SQLITE_OK) {
+    problems.push_back(err);
+  } else {
+    auto a = st.store.index().begin(), b = disk.index().begin();
+    const auto a_end = st.store.index().end(), b_end = disk.index().end();
+    for (; a != a_end && b != b_end && problems.size() < 10; ++a, ++b) {
+      if (a.key() != b.key()) {
+        problems.push_back("key " + std::to_string(a.key()) + " in the cache, " + std::to_string(b.key()) +
+                           " in the shadow tables");
+        break;
+      }
+      for (int c = 0; c < st.store.column_count(); c++) {
+        if (!(st.store.get(a.payload(), c) == disk.get(b.payload(), c))) {
+          problems.push_back("key " + std::to_string(a.key()) + ": stored column " + std::to_string(c) +
+                             " differs between the cache and the shadow tables");
+        }
+      }
+    }
+    if ((a == a_end) != (b == b_end) && problems.size() < 10) {
+      problems.push_back("the cache and the shadow tables hold different numbers of rows");
+    }
+  }
+  if (problems.empty()) return "ok";
+  std::string out;
+  for (const std::string& p : problems) out += (out.empty() ? "" : "\n") + p;
+  return out;
+}
+
+void alex_check_function(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  const unsigned char* name = sqlite3_value_text(argv[0]);
+  const unsigned char* schema = argc > 1 ? sqlite3_value_text(argv[1]) : nullptr;
+  if (name == nullptr) {
+    sqlite3_result_error(ctx, "alex_check: the first argument names an alex table", -1);
+    return;
+  }
+  try {
+    const std::string out = check_table(sqlite3_context_db_handle(ctx), static_cast<Registry*>(sqlite3_user_data(ctx)),
+                                        schema ? reinterpret_cast<const char*>(schema) : "main",
+                                        reinterpret_cast<const char*>(name));
+    sqlite3_result_text64(ctx, out.data(), out.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  } catch (const std::bad_alloc&) {
+    sqlite3_result_error_nomem(ctx);
+  }
+}
+
+}  // namespace
+}  // namespace alex::vtab
+
+extern "C" __attribute__((visibility("default"))) int sqlite3_alex_init(sqlite3* db, char** err,
+                                                                        const sqlite3_api_routines* api) {
+  SQLITE_EXTENSION_INIT2(api);
+  (void)err;
+  if (sqlite3_libversion_number() < 3038000) {
+    if (err) *err = sqlite3_mprintf("alex: needs SQLite 3.38 or newer (this is %s)", sqlite3_libversion());
+    return SQLITE_ERROR;
+  }
+  auto* registry = new (std::nothrow) alex::vtab::Registry();
+  if (registry == nullptr) return SQLITE_NOMEM;
+  int rc = sqlite3_create_module_v2(db, "alex", &alex::vtab::kModule, registry, alex::vtab::free_registry);
+  for (int n_args : {1, 2}) {
+    if (rc == SQLITE_OK) {
+      rc = sqlite3_create_function_v2(db, "alex_check", n_args, SQLITE_UTF8, registry, alex::vtab::alex_check_function,
+                                      nullptr, nullptr, nullptr);
+    }
+  }
+  return rc;
+}

@@ -1,0 +1,217 @@
+// Copyright (c) the alex authors.
+
+#include "vtab/shadow.h"
+
+#include <string_view>
+#include <vector>
+
+namespace alex::vtab {
+namespace {
+
+// "schema"."table_suffix", quoted for SQL.
+std::string shadow_name(const std::string& schema, const std::string& table, const char* suffix) {
+  char* q = sqlite3_mprintf("\"%w\".\"%w_%s\"", schema.c_str(), table.c_str(), suffix);
+  std::string s = q ? q : "";
+  sqlite3_free(q);
+  return s;
+}
+
+int fail(sqlite3* db, int rc, std::string* err) {
+  *err = sqlite3_errmsg(db);
+  return rc;
+}
+
+int exec(sqlite3* db, const std::string& sql, std::string* err) {
+  char* msg = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
+  if (rc != SQLITE_OK) *err = msg ? msg : sqlite3_errstr(rc);
+  sqlite3_free(msg);
+  return rc;
+}
+
+// A prepared statement that finalizes itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const std::string& sql) : rc_(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr)) {}
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  int rc() const { return rc_; }
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+// Blob b of a chunk: 0 holds the keys, b > 0 column b - 1.
+std::string blob_name(int64_t b) { return b == 0 ? std::string("the key blob") : "the blob of column " + std::to_string(b - 1); }
+
+}  // namespace
+
+int shadow_create(sqlite3* db, const std::string& schema, const std::string& table, const Meta& meta, std::string* err) {
+  const std::string m = shadow_name(schema, table, "meta"), c = shadow_name(schema, table, "chunks");
+  int rc = exec(db,
+                "CREATE TABLE " + m +
+                    "(id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, chunk_rows INTEGER NOT NULL, "
+                    "columns TEXT NOT NULL, rows INTEGER NOT NULL, generation INTEGER NOT NULL);"
+                    "CREATE TABLE " +
+                    c + "(id INTEGER PRIMARY KEY, generation INTEGER NOT NULL, data BLOB NOT NULL);",
+                err);
+  if (rc != SQLITE_OK) return rc;
+  Stmt st(db, "INSERT INTO " + m + " VALUES(1, ?, ?, ?, ?, ?)");
+  if (st.rc() != SQLITE_OK) return fail(db, st.rc(), err);
+  sqlite3_bind_int64(st.get(), 1, meta.format);
+  sqlite3_bind_int64(st.get(), 2, meta.chunk_rows);
+  sqlite3_bind_text(st.get(), 3, meta.columns.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st.get(), 4, meta.rows);
+  sqlite3_bind_int64(st.get(), 5, meta.generation);
+  rc = sqlite3_step(st.get());
+  return rc == SQLITE_DONE ? SQLITE_OK : fail(db, rc, err);
+}
+
+int shadow_drop(sqlite3* db, const std::string& schema, const std::string& table, std::string* err) {
+  return exec(db,
+              "DROP TABLE IF EXISTS " + shadow_name(schema, table, "meta") + ";DROP TABLE IF EXISTS " +
+                  shadow_name(schema, table, "chunks") + ";",
+              err);
+}
+
+int shadow_rename(sqlite3* db, const std::string& schema, const std::string& from, const std::string& to,
+                  std::string* err) {
+  std::string sql;
+  for (const char* suffix : {"meta", "chunks"}) {
+    char* q = sqlite3_mprintf("ALTER TABLE %s RENAME TO \"%w_%s\";", shadow_name(schema, from, suffix).c_str(),
+                              to.c_str(), suffix);
+    if (q == nullptr) return SQLITE_NOMEM;
+    sql += q;
+    sqlite3_free(q);
+  }
+  return exec(db, sql, err);
+}
+
+int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err) {
+  const std::string m = shadow_name(schema, table, "meta");
+  Stmt st(db, "SELECT format, chunk_rows, columns, rows, generation FROM " + m + " WHERE id = 1");
+  if (st.rc() != SQLITE_OK) {
+    // A missing meta table is damage too: the table cannot be read.
+    *err = "alex: shadow table " + table + "_meta: " + sqlite3_errmsg(db);
+    return SQLITE_CORRUPT_VTAB;
+  }
+  int rc = sqlite3_step(st.get());
+  if (rc != SQLITE_ROW) {
+    if (rc != SQLITE_DONE) return fail(db, rc, err);
+    *err = "alex: shadow table " + table + "_meta: the meta row is missing";
+    return SQLITE_CORRUPT_VTAB;
+  }
+  for (int i : {0, 1, 3, 4}) {
+    if (sqlite3_column_type(st.get(), i) != SQLITE_INTEGER) {
+      *err = "alex: shadow table " + table + "_meta: column " + sqlite3_column_name(st.get(), i) + " is not an integer";
+      return SQLITE_CORRUPT_VTAB;
+    }
+  }
+  meta->format = sqlite3_column_int64(st.get(), 0);
+  meta->chunk_rows = sqlite3_column_int64(st.get(), 1);
+  const unsigned char* cols = sqlite3_column_text(st.get(), 2);
+  meta->columns = cols ? reinterpret_cast<const char*>(cols) : "";
+  meta->rows = sqlite3_column_int64(st.get(), 3);
+  meta->generation = sqlite3_column_int64(st.get(), 4);
+  return SQLITE_OK;
+}
+
+int shadow_load(sqlite3* db, const std::string& schema, const std::string& table, int64_t after, store::Store* store,
+                std::string* err) {
+  const std::string c = shadow_name(schema, table, "chunks");
+  const int64_t per_chunk = store->column_count() + 1;
+  auto corrupt = [&](int64_t chunk, const std::string& what) {
+    *err = "alex: shadow table " + table + "_chunks: chunk " + std::to_string(chunk) + ": " + what;
+    return SQLITE_CORRUPT_VTAB;
+  };
+  // A refresh first empties every chunk written since `after` (a key may
+  // have moved from one to another), then reads them back.
+  int rc;
+  std::string where;
+  if (after >= 0) {
+    Stmt changed(db, "SELECT DISTINCT (id - 1) / ?1 FROM " + c + " WHERE generation > ?2");
+    if (changed.rc() != SQLITE_OK) return fail(db, changed.rc(), err);
+    sqlite3_bind_int64(changed.get(), 1, per_chunk);
+    sqlite3_bind_int64(changed.get(), 2, after);
+    while ((rc = sqlite3_step(changed.get())) == SQLITE_ROW) {
+      const int64_t chunk = sqlite3_column_int64(changed.get(), 0);
+      if (chunk < 0 || chunk >= (int64_t{1} << 22)) return corrupt(chunk, "chunk number out of range");
+      store->unload_chunk(static_cast<uint32_t>(chunk));
+    }
+    if (rc != SQLITE_DONE) return fail(db, rc, err);
+    where = " WHERE (id - 1) / ?1 IN (SELECT (id - 1) / ?1 FROM " + c + " WHERE generation > ?2)";
+  }
+  Stmt st(db, "SELECT id, data FROM " + c + where + " ORDER BY id");
+  if (st.rc() != SQLITE_OK) return fail(db, st.rc(), err);
+  if (after >= 0) {
+    sqlite3_bind_int64(st.get(), 1, per_chunk);
+    sqlite3_bind_int64(st.get(), 2, after);
+  }
+  std::vector<std::string> blobs(per_chunk);
+  std::vector<std::string_view> views(per_chunk);
+  int64_t chunk = -1, have = 0;
+  auto load = [&]() -> int {
+    if (chunk < 0) return SQLITE_OK;
+    if (have != per_chunk) return corrupt(chunk, "has " + std::to_string(have) + " of its " + std::to_string(per_chunk) + " blobs");
+    for (int64_t i = 0; i < per_chunk; i++) views[i] = blobs[i];
+    store::Status s = store->load_chunk(static_cast<uint32_t>(chunk), views.data());
+    return s.ok() ? SQLITE_OK : corrupt(chunk, s.message());
+  };
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    const int64_t id = sqlite3_column_int64(st.get(), 0);
+    if (id < 1 || (id - 1) / per_chunk >= (int64_t{1} << 22)) return corrupt((id - 1) / per_chunk, "blob id " + std::to_string(id) + " is out of range");
+    const int64_t this_chunk = (id - 1) / per_chunk, blob = (id - 1) % per_chunk;
+    if (this_chunk != chunk) {
+      if ((rc = load()) != SQLITE_OK) return rc;
+      chunk = this_chunk;
+      have = 0;
+    }
+    if (blob != have) return corrupt(chunk, blob_name(have) + " is missing");
+    if (sqlite3_column_type(st.get(), 1) != SQLITE_BLOB) return corrupt(chunk, blob_name(blob) + " is not a blob");
+    const void* p = sqlite3_column_blob(st.get(), 1);
+    blobs[blob].assign(static_cast<const char*>(p), sqlite3_column_bytes(st.get(), 1));
+    have++;
+  }
+  if (rc != SQLITE_DONE) return fail(db, rc, err);
+  if ((rc = load()) != SQLITE_OK) return rc;
+  store->loaded();
+  return SQLITE_OK;
+}
+
+int shadow_flush(sqlite3* db, const std::string& schema, const std::string& table, const store::Store& store,
+                 int64_t generation, std::string* err) {
+  const sqlite3_int64 last_rowid = sqlite3_last_insert_rowid(db);
+  const int64_t per_chunk = store.column_count() + 1;
+  int rc = SQLITE_OK;
+  {
+    Stmt put(db, "INSERT OR REPLACE INTO " + shadow_name(schema, table, "chunks") + "(id, generation, data) VALUES(?, ?, ?)");
+    if (put.rc() != SQLITE_OK) return fail(db, put.rc(), err);
+    std::string blob;
+    for (uint32_t chunk : store.dirty_chunks()) {
+      for (int col = -1; col < store.column_count() && rc == SQLITE_OK; col++) {
+        store.encode(chunk, col, &blob);
+        sqlite3_bind_int64(put.get(), 1, int64_t{chunk} * per_chunk + col + 2);
+        sqlite3_bind_int64(put.get(), 2, generation);
+        sqlite3_bind_blob64(put.get(), 3, blob.data(), blob.size(), SQLITE_STATIC);
+        rc = sqlite3_step(put.get());
+        rc = rc == SQLITE_DONE ? sqlite3_reset(put.get()) : fail(db, rc, err);
+      }
+      if (rc != SQLITE_OK) break;
+    }
+  }
+  if (rc == SQLITE_OK) {
+    Stmt meta(db, "UPDATE " + shadow_name(schema, table, "meta") + " SET rows = ?, generation = ? WHERE id = 1");
+    if (meta.rc() != SQLITE_OK) return fail(db, meta.rc(), err);
+    sqlite3_bind_int64(meta.get(), 1, static_cast<int64_t>(store.size()));
+    sqlite3_bind_int64(meta.get(), 2, generation);
+    rc = sqlite3_step(meta.get());
+    rc = rc == SQLITE_DONE ? SQLITE_OK : fail(db, rc, err);
+  }
+  sqlite3_set_last_insert_rowid(db, last_rowid);
+  return rc;
+}
+
+}  // namespace alex::vtab

@@ -1,0 +1,58 @@
+// Copyright (c) the alex authors.
+//
+// Shadow tables: where an `alex` table's rows live in the database file.
+// For a table `t` in database `db` (byte layout: docs/format.md):
+//
+//   "db"."t_meta"    one row: storage format, chunk size, the column
+//                    declaration, the row count and the generation, a
+//                    counter every committing write transaction increases
+//   "db"."t_chunks"  one row per column per chunk (and one for the chunk's
+//                    keys): id = chunk * (columns + 1) + column + 1,
+//                    the generation that last wrote it, and the blob
+//
+// The in-memory store is a cache of the last committed state: a commit
+// writes the chunks its transaction dirtied (xSync) and bumps the
+// generation; a connection that finds the generation moved reloads the
+// chunks written since the generation it holds.
+
+#ifndef ALEX_VTAB_SHADOW_H_
+#define ALEX_VTAB_SHADOW_H_
+
+#include <cstdint>
+#include <string>
+
+#include "store/store.h"
+#include "vtab/sqlite.h"
+
+namespace alex::vtab {
+
+constexpr int kFormatVersion = 1;
+
+struct Meta {
+  int64_t format = kFormatVersion;
+  int64_t chunk_rows = 0;
+  std::string columns;  // Schema::declaration() of the table
+  int64_t rows = 0;
+  int64_t generation = 0;
+};
+
+// Each returns a SQLite result code; on failure *err says why.
+int shadow_create(sqlite3* db, const std::string& schema, const std::string& table, const Meta& meta, std::string* err);
+int shadow_drop(sqlite3* db, const std::string& schema, const std::string& table, std::string* err);
+int shadow_rename(sqlite3* db, const std::string& schema, const std::string& from, const std::string& to,
+                  std::string* err);
+// SQLITE_CORRUPT_VTAB when the meta row is missing or malformed.
+int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err);
+// Loads the chunks written after generation `after` (-1: all of them) into
+// `store`, replacing those chunks' contents. SQLITE_CORRUPT_VTAB, naming
+// the shadow table and chunk, when a blob is damaged or missing.
+int shadow_load(sqlite3* db, const std::string& schema, const std::string& table, int64_t after, store::Store* store,
+                std::string* err);
+// Writes the chunks `store` marks dirty, and the meta row with
+// `generation` and the row count. Keeps sqlite3_last_insert_rowid().
+int shadow_flush(sqlite3* db, const std::string& schema, const std::string& table, const store::Store& store,
+                 int64_t generation, std::string* err);
+
+}  // namespace alex::vtab
+
+#endif  // ALEX_VTAB_SHADOW_H_

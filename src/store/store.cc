@@ -61,6 +61,7 @@ uint32_t Store::allocate_slot() {
   ch.keys.assign(rows, 0);
   ch.live.assign(words, 0);
   ch.retained.assign(words, 0);
+  ch.dirty.assign((types_.size() + 1 + 63) / 64, 0);
   ch.columns.resize(types_.size());
   for (size_t i = 0; i < types_.size(); i++) {
     ColumnChunk& c = ch.columns[i];
@@ -81,7 +82,7 @@ void Store::set_live(uint32_t slot, bool on) {
   set_bit(ch.live, offset_of(slot), on);
   if (on) ch.live_count++;
   else ch.live_count--;
-  touch(slot);
+  touch(slot, 0);
 }
 
 void Store::store_value(uint32_t slot, int col, const Value& v) {
@@ -166,6 +167,7 @@ Status Store::insert(int64_t key, const Value* row) {
   for (int col = 0; col < column_count(); col++) store_value(slot, col, row[col]);
   index_.insert(key, slot);
   set_live(slot, true);
+  touch(slot, kAllBlobs);
   log({Undo::Kind::kInsert, slot, key, 0});
   return Status::OK();
 }
@@ -194,7 +196,7 @@ Status Store::update(uint32_t slot, int col, const Value& value) {
     log({Undo::Kind::kUpdate, slot, 0, static_cast<int64_t>(uint64_t(col) << 32 | (saved_.size() - 1))});
   }
   store_value(slot, col, value);
-  touch(slot);
+  touch(slot, col + 1);
   return Status::OK();
 }
 
@@ -206,7 +208,7 @@ Status Store::rekey(int64_t from, int64_t to) {
   index_.erase(from);
   index_.insert(to, slot);
   chunk_of(slot).keys[offset_of(slot)] = to;
-  touch(slot);
+  touch(slot, 0);
   log({Undo::Kind::kRekey, 0, from, to});
   return Status::OK();
 }
@@ -279,17 +281,19 @@ void Store::undo_to(size_t position) {
         index_.insert(u.key, u.slot);
         set_live(u.slot, true);
         break;
-      case Undo::Kind::kUpdate:
-        store_value(u.slot, static_cast<int>(static_cast<uint64_t>(u.aux) >> 32), view(saved_.back()));
+      case Undo::Kind::kUpdate: {
+        const int col = static_cast<int>(static_cast<uint64_t>(u.aux) >> 32);
+        store_value(u.slot, col, view(saved_.back()));
         saved_.pop_back();
-        touch(u.slot);
+        touch(u.slot, col + 1);
         break;
+      }
       case Undo::Kind::kRekey: {
         const uint32_t slot = index_.find(u.aux).payload();
         index_.erase(u.aux);
         index_.insert(u.key, slot);
         chunk_of(slot).keys[offset_of(slot)] = u.key;
-        touch(slot);
+        touch(slot, 0);
         break;
       }
     }
@@ -300,13 +304,16 @@ void Store::undo_to(size_t position) {
 std::vector<uint32_t> Store::dirty_chunks() const {
   std::vector<uint32_t> out;
   for (uint32_t i = 0; i < chunks_.size(); i++) {
-    if (chunks_[i].dirty) out.push_back(i);
+    if (chunks_[i].any_dirty) out.push_back(i);
   }
   return out;
 }
 
 void Store::clear_dirty() {
-  for (Chunk& ch : chunks_) ch.dirty = false;
+  for (Chunk& ch : chunks_) {
+    std::fill(ch.dirty.begin(), ch.dirty.end(), 0);
+    ch.any_dirty = false;
+  }
 }
 
 size_t Store::memory_bytes() const {
@@ -558,7 +565,6 @@ Status Store::decode_column(uint32_t chunk, int col, std::string_view in) {
     if (t > static_cast<uint8_t>(ValueType::kBlob)) return Status::Corrupt("bad type byte");
     Value v;
     v.type = static_cast<ValueType>(t);
-    if (v.type != ValueType::kNull && !bit(ch.live, off)) return Status::Corrupt("value in a dead slot");
     if (v.type != ValueType::kNull && !column_accepts(types_[col], v.type)) return Status::Corrupt("value of the wrong type");
     uint64_t u;
     switch (v.type) {
@@ -581,8 +587,15 @@ Status Store::decode_column(uint32_t chunk, int col, std::string_view in) {
       cell = (uint64_t{c.arena.size()} << 32) | v.bytes.size();
       c.arena.append(v.bytes);
     }
+    if (!bit(ch.live, off)) {
+      // A dead slot's value is left over from before an erase (an erase
+      // rewrites only the keys): read past it, keep NULL.
+      if (uses_arena(v.type)) c.arena.resize(c.arena.size() - v.bytes.size());
+      v.type = ValueType::kNull;
+      cell = 0;
+    }
     c.cells[off] = cell;
-    if (types_[col] == ColumnType::kAny) c.types[off] = t;
+    if (types_[col] == ColumnType::kAny) c.types[off] = static_cast<uint8_t>(v.type);
     else set_bit(c.nulls, off, v.type == ValueType::kNull);
   }
   if (!r.done()) return Status::Corrupt("trailing bytes after values");
@@ -609,7 +622,8 @@ Status Store::load_chunk(uint32_t chunk, const std::string_view* blobs) {
       }
     }
   }
-  ch.dirty = false;
+  std::fill(ch.dirty.begin(), ch.dirty.end(), 0);
+  ch.any_dirty = false;
   version_++;
   return s;
 }

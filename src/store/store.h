@@ -45,6 +45,7 @@
 #ifndef ALEX_STORE_STORE_H_
 #define ALEX_STORE_STORE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -106,8 +107,12 @@ class Store {
   // knows whether its tree iterator is still valid.
   uint64_t version() const { return version_; }
 
-  // Chunks changed since the last clear_dirty(), ascending.
+  // Chunks changed since the last clear_dirty(), ascending, and which of
+  // their blobs changed (blob 0: the keys and live bits; blob c + 1:
+  // column c). An erase dirties only the keys: the values of a dead slot
+  // are ignored when a chunk is loaded.
   std::vector<uint32_t> dirty_chunks() const;
+  bool blob_dirty(uint32_t chunk, int blob) const { return bit(chunks_[chunk].dirty, static_cast<uint32_t>(blob)); }
   void clear_dirty();
   uint32_t chunk_rows() const { return uint32_t{1} << chunk_log2_; }
 
@@ -153,7 +158,8 @@ class Store {
     std::vector<uint64_t> retained;  // erased in the open transaction, values kept
     std::vector<ColumnChunk> columns;
     uint32_t live_count = 0;
-    bool dirty = false;
+    std::vector<uint64_t> dirty;  // one bit per blob (see blob_dirty)
+    bool any_dirty = false;
   };
   // An owned copy of a value, for the undo log.
   struct SavedValue {
@@ -187,8 +193,14 @@ class Store {
   uint32_t slot_count() const { return static_cast<uint32_t>(chunks_.size()) << chunk_log2_; }
 
   uint32_t allocate_slot();
-  void touch(uint32_t slot) {
-    chunk_of(slot).dirty = true;
+  // Records a change to blob `blob` (0 keys, c + 1 column c) of the
+  // slot's chunk, or to all of them (kAllBlobs).
+  static constexpr int kAllBlobs = -1;
+  void touch(uint32_t slot, int blob) {
+    Chunk& ch = chunk_of(slot);
+    if (blob == kAllBlobs) std::fill(ch.dirty.begin(), ch.dirty.end(), ~uint64_t{0});
+    else set_bit(ch.dirty, static_cast<uint32_t>(blob), true);
+    ch.any_dirty = true;
     version_++;
   }
   void set_live(uint32_t slot, bool on);

@@ -112,6 +112,7 @@ struct Table {
   std::vector<Value> row;
   std::vector<signed char> changed;
   std::vector<sqlite3_value*> temps;
+  ShadowWriter writer;  // the commit's statements, prepared once
 };
 
 struct Cursor {
@@ -304,12 +305,15 @@ int x_connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3
 }
 
 int x_disconnect(sqlite3_vtab* v) {
-  delete table_of(v);
+  Table* t = table_of(v);
+  t->writer.finalize();
+  delete t;
   return SQLITE_OK;
 }
 
 int x_destroy(sqlite3_vtab* v) {
   Table* t = table_of(v);
+  t->writer.finalize();
   std::string err;
   int rc = guarded([&] { return shadow_drop(t->db, t->db_name, t->state->name, &err); });
   if (rc != SQLITE_OK) {
@@ -324,6 +328,7 @@ int x_destroy(sqlite3_vtab* v) {
 int x_rename(sqlite3_vtab* v, const char* new_name) {
   return guarded([&]() -> int {
     Table* t = table_of(v);
+    t->writer.finalize();
     std::string err;
     if (int rc = shadow_rename(t->db, t->db_name, t->state->name, new_name, &err); rc != SQLITE_OK) {
       set_error(v, err);
@@ -765,7 +770,7 @@ int x_sync(sqlite3_vtab* v) {
     if (st.store.dirty_chunks().empty()) return SQLITE_OK;
     std::string err;
     st.pending_generation = st.generation + 1;
-    int rc = shadow_flush(t->db, t->db_name, st.name, st.store, st.pending_generation, &err);
+    int rc = shadow_flush(t->db, t->db_name, st.name, st.store, st.pending_generation, &t->writer, &err);
     if (rc != SQLITE_OK) set_error(v, err);
     return rc;
   });

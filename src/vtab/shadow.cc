@@ -182,33 +182,41 @@ int shadow_load(sqlite3* db, const std::string& schema, const std::string& table
 }
 
 int shadow_flush(sqlite3* db, const std::string& schema, const std::string& table, const store::Store& store,
-                 int64_t generation, std::string* err) {
+                 int64_t generation, ShadowWriter* writer, std::string* err) {
+  int rc = SQLITE_OK;
+  if (writer->put == nullptr) {
+    const std::string sql =
+        "INSERT OR REPLACE INTO " + shadow_name(schema, table, "chunks") + "(id, generation, data) VALUES(?, ?, ?)";
+    rc = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &writer->put, nullptr);
+  }
+  if (rc == SQLITE_OK && writer->meta == nullptr) {
+    const std::string sql = "UPDATE " + shadow_name(schema, table, "meta") + " SET rows = ?, generation = ? WHERE id = 1";
+    rc = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &writer->meta, nullptr);
+  }
+  if (rc != SQLITE_OK) return fail(db, rc, err);
+
   const sqlite3_int64 last_rowid = sqlite3_last_insert_rowid(db);
   const int64_t per_chunk = store.column_count() + 1;
-  int rc = SQLITE_OK;
-  {
-    Stmt put(db, "INSERT OR REPLACE INTO " + shadow_name(schema, table, "chunks") + "(id, generation, data) VALUES(?, ?, ?)");
-    if (put.rc() != SQLITE_OK) return fail(db, put.rc(), err);
-    std::string blob;
-    for (uint32_t chunk : store.dirty_chunks()) {
-      for (int col = -1; col < store.column_count() && rc == SQLITE_OK; col++) {
-        store.encode(chunk, col, &blob);
-        sqlite3_bind_int64(put.get(), 1, int64_t{chunk} * per_chunk + col + 2);
-        sqlite3_bind_int64(put.get(), 2, generation);
-        sqlite3_bind_blob64(put.get(), 3, blob.data(), blob.size(), SQLITE_STATIC);
-        rc = sqlite3_step(put.get());
-        rc = rc == SQLITE_DONE ? sqlite3_reset(put.get()) : fail(db, rc, err);
-      }
-      if (rc != SQLITE_OK) break;
+  std::string blob;
+  for (uint32_t chunk : store.dirty_chunks()) {
+    for (int b = 0; b < per_chunk && rc == SQLITE_OK; b++) {
+      if (!store.blob_dirty(chunk, b)) continue;
+      store.encode(chunk, b - 1, &blob);
+      sqlite3_bind_int64(writer->put, 1, int64_t{chunk} * per_chunk + b + 1);
+      sqlite3_bind_int64(writer->put, 2, generation);
+      sqlite3_bind_blob64(writer->put, 3, blob.data(), blob.size(), SQLITE_STATIC);
+      rc = sqlite3_step(writer->put);
+      rc = rc == SQLITE_DONE ? SQLITE_OK : fail(db, rc, err);
+      sqlite3_reset(writer->put);
     }
+    if (rc != SQLITE_OK) break;
   }
   if (rc == SQLITE_OK) {
-    Stmt meta(db, "UPDATE " + shadow_name(schema, table, "meta") + " SET rows = ?, generation = ? WHERE id = 1");
-    if (meta.rc() != SQLITE_OK) return fail(db, meta.rc(), err);
-    sqlite3_bind_int64(meta.get(), 1, static_cast<int64_t>(store.size()));
-    sqlite3_bind_int64(meta.get(), 2, generation);
-    rc = sqlite3_step(meta.get());
+    sqlite3_bind_int64(writer->meta, 1, static_cast<int64_t>(store.size()));
+    sqlite3_bind_int64(writer->meta, 2, generation);
+    rc = sqlite3_step(writer->meta);
     rc = rc == SQLITE_DONE ? SQLITE_OK : fail(db, rc, err);
+    sqlite3_reset(writer->meta);
   }
   sqlite3_set_last_insert_rowid(db, last_rowid);
   return rc;

@@ -48,10 +48,23 @@ int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& 
 // the shadow table and chunk, when a blob is damaged or missing.
 int shadow_load(sqlite3* db, const std::string& schema, const std::string& table, int64_t after, store::Store* store,
                 std::string* err);
-// Writes the chunks `store` marks dirty, and the meta row with
-// `generation` and the row count. Keeps sqlite3_last_insert_rowid().
+// The statements a commit runs, prepared once per connected table and kept
+// (finalize() before the shadow tables are dropped or renamed, and when
+// the table disconnects).
+struct ShadowWriter {
+  sqlite3_stmt* put = nullptr;   // INSERT OR REPLACE INTO t_chunks
+  sqlite3_stmt* meta = nullptr;  // UPDATE t_meta
+  void finalize() {
+    sqlite3_finalize(put);
+    sqlite3_finalize(meta);
+    put = meta = nullptr;
+  }
+};
+
+// Writes the blobs `store` marks dirty, and the meta row with `generation`
+// and the row count. Keeps sqlite3_last_insert_rowid().
 int shadow_flush(sqlite3* db, const std::string& schema, const std::string& table, const store::Store& store,
-                 int64_t generation, std::string* err);
+                 int64_t generation, ShadowWriter* writer, std::string* err);
 
 }  // namespace alex::vtab
 

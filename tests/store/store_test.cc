@@ -256,6 +256,38 @@ TEST(StoreTest, DirtyChunksTrackChangesAndUndo) {
   s.rollback();
   EXPECT_EQ(s.dirty_chunks(), std::vector<uint32_t>{1}) << "an undo rewrites the chunk too";
   EXPECT_EQ(s.get(s.find(70), 0).i, 1);
+  // Which blobs: an update dirties its column, an erase only the keys.
+  s.clear_dirty();
+  ASSERT_TRUE(s.update(s.find(5), 0, Value::Integer(9)).ok());
+  EXPECT_FALSE(s.blob_dirty(0, 0));
+  EXPECT_TRUE(s.blob_dirty(0, 1));
+  s.clear_dirty();
+  ASSERT_TRUE(s.erase(6));
+  EXPECT_TRUE(s.blob_dirty(0, 0));
+  EXPECT_FALSE(s.blob_dirty(0, 1));
+}
+
+TEST(StorePersistenceTest, ValuesLeftInDeadSlotsAreIgnored) {
+  // An erase rewrites only the key blob, so a saved column blob may still
+  // hold the erased row's value: loading must ignore it.
+  Store s({ColumnType::kText}, 6);
+  const Value a = Value::Text("alpha"), b = Value::Text("beta");
+  ASSERT_TRUE(s.insert(1, &a).ok());
+  ASSERT_TRUE(s.insert(2, &b).ok());
+  std::string column, keys;
+  s.encode(0, 0, &column);  // both values
+  ASSERT_TRUE(s.erase(1));
+  s.encode(0, -1, &keys);   // only key 2 is live
+  Store t({ColumnType::kText}, 6);
+  const std::string_view blobs[] = {keys, column};
+  ASSERT_TRUE(t.load_chunk(0, blobs).ok());
+  t.loaded();
+  EXPECT_EQ(t.check(), "");
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_TRUE(t.get(t.find(2), 0) == b);
+  const Value c = Value::Text("gamma");
+  ASSERT_TRUE(t.insert(3, &c).ok());
+  EXPECT_EQ(t.check(), "");
 }
 
 TEST(StoreTest, VersionMovesOnEveryChange) {

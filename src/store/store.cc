@@ -426,8 +426,11 @@ namespace {
 
 constexpr uint8_t kBlobFormat = 1;
 
-void put_u32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; i++) out->push_back(static_cast<char>(v >> (8 * i)));
+// Writes v little-endian at p; returns the end.
+template <class T>
+char* put_le(char* p, T v) {
+  for (size_t i = 0; i < sizeof(T); i++) p[i] = static_cast<char>(v >> (8 * i));
+  return p + sizeof(T);
 }
 void put_u64(std::string* out, uint64_t v) {
   for (int i = 0; i < 8; i++) out->push_back(static_cast<char>(v >> (8 * i)));
@@ -490,24 +493,42 @@ class Reader {
 }  // namespace
 
 void Store::encode(uint32_t chunk, int col, std::string* out) const {
-  out->clear();
   const Chunk& ch = chunks_[chunk];
   const uint32_t rows = chunk_rows();
-  out->push_back(static_cast<char>(kBlobFormat));
-  put_u32(out, rows);
+  // Sized for the largest fixed-width result up front; writes go through a
+  // cursor and the string is cut to length at the end.
+  out->resize(5 + std::max<size_t>(rows / 8 + size_t{8} * rows, size_t{9} * rows));
+  char* p = out->data();
+  *p++ = static_cast<char>(kBlobFormat);
+  p = put_le(p, rows);
   if (col < 0) {
     // Keys: the live bitmap, then the key of each live slot in slot order.
-    for (uint64_t w : ch.live) put_u64(out, w);
+    for (uint64_t w : ch.live) p = put_le(p, w);
     for (uint32_t off = 0; off < rows; off++) {
-      if (bit(ch.live, off)) put_u64(out, static_cast<uint64_t>(ch.keys[off]));
+      if (bit(ch.live, off)) p = put_le(p, static_cast<uint64_t>(ch.keys[off]));
     }
+    out->resize(p - out->data());
     return;
   }
   // A column: one type byte per slot (ValueType; dead slots are NULL), then
   // each non-NULL value: 8 bytes for integers and reals, a varint length and
   // the bytes for text and blobs.
-  const size_t types_at = out->size();
-  out->resize(types_at + rows);
+  const ColumnChunk& c = ch.columns[col];
+  const ColumnType ct = types_[col];
+  char* types = p;
+  p += rows;
+  if (ct == ColumnType::kInteger || ct == ColumnType::kReal) {
+    const char t = static_cast<char>(ct == ColumnType::kInteger ? ValueType::kInteger : ValueType::kReal);
+    for (uint32_t off = 0; off < rows; off++) {
+      const bool has = bit(ch.live, off) && !bit(c.nulls, off);
+      types[off] = has ? t : 0;
+      if (has) p = put_le(p, c.cells[off]);
+    }
+    out->resize(p - out->data());
+    return;
+  }
+  const size_t types_at = types - out->data();
+  out->resize(p - out->data());
   for (uint32_t off = 0; off < rows; off++) {
     const uint32_t slot = (chunk << chunk_log2_) | off;
     const Value v = bit(ch.live, off) ? get(slot, col) : Value::Null();

@@ -3,6 +3,7 @@
 #
 #   make            build everything (library, tests, benchmarks) into build/
 #   make test       build, then run every test through ctest
+#   make check      make test, then the same tests under ASan+UBSan (CI runs this)
 #   make demo       build, then run the 1M-key index benchmarks
 #   make bench      build, then run the benchmarks (results: bench/RESULTS.md)
 #   make debug      debug build into build-debug/ and run its tests
@@ -15,7 +16,7 @@ CMAKE_FLAGS ?=
 BENCH_FLAGS ?=
 PACKAGES := cmake g++ make libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
 
-.PHONY: all test demo bench debug asan clean deps
+.PHONY: all test check demo bench debug asan clean deps
 
 all: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
@@ -34,6 +35,8 @@ bench: all
 
 debug:
 	$(MAKE) test BUILD=build-debug CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug -DALEX_BUILD_BENCHMARKS=OFF"
+
+check: test asan
 
 asan:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DALEX_SANITIZE=ON -DALEX_BUILD_BENCHMARKS=OFF"

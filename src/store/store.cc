@@ -158,14 +158,16 @@ Value Store::view(const SavedValue& s) const {
 }
 
 Status Store::insert(int64_t key, const Value* row) {
-  if (index_.find(key) != index_.end()) return Status::Constraint("key exists");
   for (int col = 0; col < column_count(); col++) {
     if (uses_arena(row[col].type) && row[col].bytes.size() > UINT32_MAX / 2) return Status::TooBig("string or blob too big");
   }
   const uint32_t slot = allocate_slot();
+  if (!index_.insert(key, slot).second) {
+    free_.push_back(slot);  // untouched: hand it back
+    return Status::Constraint("key exists");
+  }
   chunk_of(slot).keys[offset_of(slot)] = key;
   for (int col = 0; col < column_count(); col++) store_value(slot, col, row[col]);
-  index_.insert(key, slot);
   set_live(slot, true);
   touch(slot, kAllBlobs);
   log({Undo::Kind::kInsert, slot, key, 0});

@@ -142,6 +142,20 @@ void set_error(sqlite3_vtab* v, const std::string& msg) {
   v->zErrMsg = sqlite3_mprintf("%s", msg.c_str());
 }
 
+// The one place a store::Status becomes a SQLite result code and message.
+int status_error(sqlite3_vtab* v, const store::Status& s) {
+  set_error(v, s.message());
+  switch (s.code()) {
+    case store::Status::Code::kOk: return SQLITE_OK;
+    case store::Status::Code::kConstraint: return SQLITE_CONSTRAINT;
+    case store::Status::Code::kNoMemory: return SQLITE_NOMEM;
+    case store::Status::Code::kCorrupt: return SQLITE_CORRUPT_VTAB;
+    case store::Status::Code::kTooBig: return SQLITE_TOOBIG;
+    case store::Status::Code::kError: break;
+  }
+  return SQLITE_ERROR;
+}
+
 // Runs `body`, turning an allocation failure into SQLITE_NOMEM: nothing
 // throws across the C boundary.
 template <class F>
@@ -706,35 +720,33 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
     if ((rc = auto_key(s, &key)) != SQLITE_OK) return rc;
   }
 
-  // The key must be free (REPLACE frees it).
-  if ((is_insert || key != old_key) && s.find(key) != Store::kNoSlot) {
-    if (mode != SQLITE_REPLACE) {
-      return constraint_error(t, mode, SQLITE_CONSTRAINT_PRIMARYKEY, "UNIQUE constraint failed: " + key_label(st));
-    }
-    s.erase(key);
-  }
   if (is_insert) {
-    if (store::Status st2 = s.insert(key, t->row.data()); !st2.ok()) {
-      set_error(&t->base, st2.message());
-      return SQLITE_ERROR;
+    store::Status ins = s.insert(key, t->row.data());
+    if (ins.code() == store::Status::Code::kConstraint) {  // the key is taken
+      if (mode != SQLITE_REPLACE) {
+        return constraint_error(t, mode, SQLITE_CONSTRAINT_PRIMARYKEY, "UNIQUE constraint failed: " + key_label(st));
+      }
+      s.erase(key);
+      ins = s.insert(key, t->row.data());
     }
+    if (!ins.ok()) return status_error(&t->base, ins);
     *out_rowid = key;
     return SQLITE_OK;
   }
   if (s.find(old_key) == Store::kNoSlot) return SQLITE_OK;  // deleted earlier in this statement
   if (key != old_key) {
-    if (store::Status st2 = s.rekey(old_key, key); !st2.ok()) {
-      set_error(&t->base, st2.message());
-      return SQLITE_ERROR;
+    if (s.find(key) != Store::kNoSlot) {
+      if (mode != SQLITE_REPLACE) {
+        return constraint_error(t, mode, SQLITE_CONSTRAINT_PRIMARYKEY, "UNIQUE constraint failed: " + key_label(st));
+      }
+      s.erase(key);
     }
+    if (store::Status st2 = s.rekey(old_key, key); !st2.ok()) return status_error(&t->base, st2);
   }
   const uint32_t slot = s.find(key);
   for (int sc = 0; sc < s.column_count(); sc++) {
     if (!t->changed[sc]) continue;
-    if (store::Status st2 = s.update(slot, sc, t->row[sc]); !st2.ok()) {
-      set_error(&t->base, st2.message());
-      return SQLITE_TOOBIG;
-    }
+    if (store::Status st2 = s.update(slot, sc, t->row[sc]); !st2.ok()) return status_error(&t->base, st2);
   }
   return SQLITE_OK;
 }

@@ -220,6 +220,7 @@ void Store::begin() {
   undo_.clear();
   saved_.clear();
   marks_.clear();
+  base_level_ = -1;
   pending_free_.clear();
 }
 
@@ -247,22 +248,33 @@ void Store::rollback() {
   pending_free_.clear();  // every erase was undone: all of them are live
 }
 
+// SQLite announces to a table only the savepoints opened after it joined
+// the transaction, plus, right at xBegin, the newest one open then: every
+// savepoint up to that one holds the state the table started from. So
+// does every savepoint opened while the undo log is still empty.
+// base_level_ is the highest savepoint number known to hold that state.
 void Store::savepoint(int n) {
   while (!marks_.empty() && marks_.back().n >= n) marks_.pop_back();
   marks_.push_back({n, undo_.size()});
+  if (undo_.empty() && n > base_level_) base_level_ = n;
 }
 
 void Store::release(int n) {
   while (!marks_.empty() && marks_.back().n >= n) marks_.pop_back();
+  if (base_level_ >= n) base_level_ = n - 1;
 }
 
-// Undoes back to the oldest mark numbered n or higher: savepoint n itself,
-// or, when this table joined the transaction after savepoint n was opened
-// (SQLite then announces only the newer savepoints to it), the first state
-// it saw, which is the same thing. Savepoint n stays open.
+// Undoes back to savepoint n, which stays open: to the start for a
+// savepoint that holds the starting state, else to its mark.
 void Store::rollback_to(int n) {
+  if (n <= base_level_) {
+    undo_to(0);
+    marks_.clear();
+    base_level_ = n;
+    return;
+  }
   auto it = std::find_if(marks_.begin(), marks_.end(), [n](const Mark& m) { return m.n >= n; });
-  if (it == marks_.end()) return;
+  if (it == marks_.end()) return;  // not announced: SQLite never asks for one
   undo_to(it->position);
   marks_.erase(it + 1, marks_.end());
   it->n = n;

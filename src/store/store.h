@@ -227,6 +227,7 @@ class Store {
   std::vector<Undo> undo_;
   std::vector<SavedValue> saved_;  // old values of kUpdate entries, in log order
   std::vector<Mark> marks_;  // ascending n and position
+  int base_level_ = -1;      // savepoints 0..base_level_ hold the starting state (rollback_to)
   uint64_t version_ = 0;
 };
 

@@ -235,12 +235,17 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
       Meta meta;
       std::string msg;
       const std::string declaration = schema.declaration();
+      int unreadable_rc = SQLITE_CORRUPT_VTAB;  // the code every use will fail with
       if (!create) {
         rc = shadow_read_meta(db, db_name, name, &meta, &msg);
+        // A format this build cannot read is not damage, but the table is
+        // just as unusable: it connects so that DROP TABLE works, and every
+        // other use fails with this message.
         if (rc == SQLITE_OK && meta.format != kFormatVersion) {
-          *err = sqlite3_mprintf("alex: table %s uses storage format %lld; this build reads format %d only",
-                                 name.c_str(), static_cast<long long>(meta.format), kFormatVersion);
-          return SQLITE_ERROR;
+          msg = "alex: table " + name + " uses storage format " + std::to_string(meta.format) +
+                "; this build reads format " + std::to_string(kFormatVersion) + " only";
+          rc = SQLITE_CORRUPT_VTAB;
+          unreadable_rc = SQLITE_ERROR;
         }
         if (rc == SQLITE_OK && (meta.chunk_rows < 64 || meta.chunk_rows > (1 << 20) ||
                                 (meta.chunk_rows & (meta.chunk_rows - 1)) != 0)) {
@@ -293,7 +298,7 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
         }
         if (rc != SQLITE_OK) {
           st->store.clear();
-          st->broken_rc = rc == SQLITE_NOMEM ? rc : SQLITE_CORRUPT_VTAB;
+          st->broken_rc = rc == SQLITE_NOMEM ? rc : unreadable_rc;
           st->broken = msg;
         }
       }
@@ -641,7 +646,13 @@ void free_temps(Table* t) {
 // assigns, into t->row (store columns) with t->changed marking them.
 // NOT NULL is checked for every column first, then the types, as SQLite
 // does.
-int prepare_row(Table* t, int mode, sqlite3_value** values, bool is_update) {
+// Fills t->row and t->changed from the statement's values. NOT NULL is
+// checked here, before anything else (as SQLite does); a value its column
+// cannot hold is not an error yet, since SQLite reports a taken key first:
+// the first such column goes to *bad_column (-1 when none), SQLite's name
+// for the value's type to *bad_type.
+int prepare_row(Table* t, int mode, sqlite3_value** values, bool is_update, int* bad_column,
+                const char** bad_type) {
   TableState& st = *t->state;
   const Schema& schema = st.schema;
   const int n = static_cast<int>(schema.columns.size());
@@ -657,19 +668,26 @@ int prepare_row(Table* t, int mode, sqlite3_value** values, bool is_update) {
                               "NOT NULL constraint failed: " + st.name + "." + schema.columns[c].name);
     }
   }
+  *bad_column = -1;
   for (int c = 0; c < n; c++) {
     const int sc = st.store_col[c];
     if (sc < 0 || !t->changed[sc]) continue;
     const char* type_name = "";
     int rc = coerce(values[c], schema.columns[c].type, &t->row[sc], &t->temps, &type_name);
     if (rc == SQLITE_CONSTRAINT_DATATYPE) {
-      return datatype_error(t, mode, std::string("cannot store ") + type_name + " value in " +
-                                         schema.columns[c].type_name + " column " + st.name + "." +
-                                         schema.columns[c].name);
+      if (*bad_column < 0) *bad_column = c, *bad_type = type_name;
+      continue;
     }
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
+}
+
+int bad_value_error(Table* t, int mode, int c, const char* type_name) {
+  const TableState& st = *t->state;
+  const Column& col = st.schema.columns[c];
+  return datatype_error(t, mode, std::string("cannot store ") + type_name + " value in " + col.type_name +
+                                     " column " + st.name + "." + col.name);
 }
 
 int key_mismatch(Table* t) {
@@ -693,6 +711,8 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
   const int kc = st.schema.key_column;
   const bool is_insert = sqlite3_value_type(argv[0]) == SQLITE_NULL;
   const int64_t old_key = is_insert ? 0 : sqlite3_value_int64(argv[0]);
+  // A row this statement already deleted (REPLACE) is skipped, unchecked.
+  if (!is_insert && s.find(old_key) == Store::kNoSlot) return SQLITE_OK;
 
   // Which value names the new key: the INTEGER PRIMARY KEY column when it
   // is given (it wins over the rowid, as in SQLite), else the rowid.
@@ -714,8 +734,17 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
   }
   if (key_null && !is_insert) return key_mismatch(t);
 
-  int rc = prepare_row(t, mode, argv + 2, !is_insert);
+  int bad_column;
+  const char* bad_type = "";
+  int rc = prepare_row(t, mode, argv + 2, !is_insert, &bad_column, &bad_type);
   if (rc != SQLITE_OK) return rc;
+  if (bad_column >= 0) {  // rare: a taken key is reported first, as SQLite does
+    const bool taken = !key_null && (is_insert || key != old_key) && s.find(key) != Store::kNoSlot;
+    if (taken && mode != SQLITE_REPLACE) {
+      return constraint_error(t, mode, SQLITE_CONSTRAINT_PRIMARYKEY, "UNIQUE constraint failed: " + key_label(st));
+    }
+    return bad_value_error(t, mode, bad_column, bad_type);
+  }
   if (key_null) {
     if ((rc = auto_key(s, &key)) != SQLITE_OK) return rc;
   }
@@ -733,7 +762,6 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
     *out_rowid = key;
     return SQLITE_OK;
   }
-  if (s.find(old_key) == Store::kNoSlot) return SQLITE_OK;  // deleted earlier in this statement
   if (key != old_key) {
     if (s.find(key) != Store::kNoSlot) {
       if (mode != SQLITE_REPLACE) {

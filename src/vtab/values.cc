@@ -80,6 +80,9 @@ int coerce(sqlite3_value* in, store::ColumnType type, store::Value* out, std::ve
       if (type == store::ColumnType::kReal) {
         if (t == SQLITE_INTEGER) r = static_cast<double>(i);
         if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) {
+          // SQLite keeps an integral real of a REAL column as an integer,
+          // so -0.0 reads back as 0.0 (in ANY columns it stays -0.0).
+          if (r == 0) r = 0;
           *out = store::Value::Real(r);
           return SQLITE_OK;
         }

@@ -215,6 +215,37 @@ TEST(StoreTest, ValuesRoundTrip) {
   EXPECT_EQ(s.check(), "");
 }
 
+// SQLite announces to a table joining a transaction only the newest open
+// savepoint (here the joining statement's own, 1, inside SAVEPOINT a = 0)
+// and releases it when the statement ends: savepoint 0 still holds the
+// state the table started from.
+TEST(StoreTest, RollbackToASavepointOlderThanTheFirstChange) {
+  Store s({ColumnType::kInteger});
+  Value v = Value::Integer(1);
+  ASSERT_TRUE(s.insert(1, &v).ok());
+  s.begin();
+  s.savepoint(1);  // joins inside savepoint 0, in a statement
+  ASSERT_TRUE(s.erase(1));
+  s.release(1);
+  s.savepoint(1);  // SAVEPOINT b, after the change
+  ASSERT_TRUE(s.insert(2, &v).ok());
+  s.rollback_to(0);
+  EXPECT_NE(s.find(1), Store::kNoSlot);
+  EXPECT_EQ(s.find(2), Store::kNoSlot);
+  // Savepoint 0 stays open and keeps the starting state.
+  ASSERT_TRUE(s.insert(3, &v).ok());
+  s.savepoint(1);
+  ASSERT_TRUE(s.insert(4, &v).ok());
+  s.rollback_to(1);
+  EXPECT_NE(s.find(3), Store::kNoSlot);
+  EXPECT_EQ(s.find(4), Store::kNoSlot);
+  s.rollback_to(0);
+  EXPECT_EQ(s.find(3), Store::kNoSlot);
+  s.commit();
+  EXPECT_EQ(s.size(), 1u);
+  EXPECT_EQ(s.check(), "");
+}
+
 TEST(StoreTest, SlotsAreReusedAfterCommitNotBefore) {
   Store s({ColumnType::kInteger}, 6);
   Value v = Value::Integer(1);

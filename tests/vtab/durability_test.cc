@@ -1,0 +1,950 @@
+// Copyright (c) the alex authors.
+//
+// Durability of the alex module, always against a native STRICT table with
+// the same columns written in the same transactions:
+//   * crash safety: a child process writes both tables in random
+//     transactions and is killed with SIGKILL at a random moment; the
+//     database it leaves must pass integrity_check and alex_check, and both
+//     tables must hold the same rows, at the last reported commit or the
+//     one after it (journal_mode DELETE and WAL);
+//   * threads: connections of one process read and write one WAL database
+//     concurrently; every reader sees both tables agree;
+//   * damaged shadow tables: every statement reports SQLITE_CORRUPT naming
+//     the shadow table (and chunk), nothing crashes, DROP TABLE works;
+//   * transactions on disk: ROLLBACK, savepoints and failed statements
+//     leave nothing behind in the file.
+// Random tests print their seed; ALEX_TEST_SEED replaces it and
+// ALEX_TEST_SCALE scales them (tests/vtab/durability_util.h).
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/vtab/durability_util.h"
+
+namespace alex::testing::durability {
+namespace {
+
+uint64_t announce_seed(uint64_t fixed) {
+  const uint64_t seed = test_seed(fixed);
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::printf("[   SEED   ] %s.%s: %s\n", info->test_suite_name(), info->name(), seed_trace(seed).c_str());
+  std::fflush(stdout);
+  return seed;
+}
+
+std::string one(const Db& db, const std::string& sql) { return db.str(sql); }
+
+// Two dumps (one row a line) compared, with the first rows that differ.
+::testing::AssertionResult same_rows(const std::string& a, const std::string& b) {
+  if (a == b) return ::testing::AssertionSuccess();
+  auto lines = [](const std::string& s) {
+    std::vector<std::string> out;
+    size_t at = 0;
+    while (at <= s.size() && !s.empty()) {
+      const size_t end = std::min(s.find('\n', at), s.size());
+      out.push_back(s.substr(at, end - at));
+      at = end + 1;
+    }
+    return out;
+  };
+  const std::vector<std::string> x = lines(a), y = lines(b);
+  size_t i = 0;
+  while (i < x.size() && i < y.size() && x[i] == y[i]) i++;
+  auto at = [](const std::vector<std::string>& v, size_t i) { return i < v.size() ? v[i] : std::string("(end)"); };
+  return ::testing::AssertionFailure() << "the rows differ (" << x.size() << " vs " << y.size()
+                                       << " rows); first difference at row " << i << ":\n    " << at(x, i)
+                                       << "\n vs " << at(y, i) << "\n    next: " << at(x, i + 1) << "\n vs " << at(y, i + 1);
+}
+
+// The checks every recovered database must pass: SQLite's and the
+// module's integrity checks, and the same rows in t and nat.
+void expect_consistent(const Db& db, const std::string& where) {
+  EXPECT_EQ(one(db, "PRAGMA integrity_check"), "text:'ok'") << where;
+  EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'") << where;
+  EXPECT_TRUE(same_rows(dump(db, "t"), dump(db, "nat"))) << where << ": t (left) and nat (right)";
+}
+
+int64_t last_txn(const Db& db) {
+  Result r = db.run("SELECT coalesce(max(txn), 0) FROM progress");
+  if (!r.ok() || r.rows.empty()) return -1;
+  return std::stoll(r.rows[0][0].substr(4));
+}
+
+void sleep_us(uint64_t us) {
+  timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 1. Crash safety
+
+// The child: a fresh connection (never the parent's handle), random
+// transactions on t and nat, each commit recorded in `progress` inside the
+// transaction and reported on `fd` (8 bytes, the transaction's number)
+// after COMMIT returned. Runs until killed; a disagreement between the
+// tables is written to `path`.child_error and ends the child with 3.
+[[noreturn]] void crash_child(const std::string& path, const std::string& mode, uint64_t seed, int fd) {
+  int status = 0;
+  {
+    Db db(path);
+    sqlite3_busy_timeout(db.handle(), 5000);
+    std::string error;
+    Result r = db.run("PRAGMA journal_mode=" + mode + "; PRAGMA synchronous=FULL");
+    if (!r.ok()) error = "pragmas: " + r.str();
+    int64_t txn = error.empty() ? last_txn(db) : -1;
+    if (txn < 0 && error.empty()) error = "cannot read progress";
+    Workload w(seed);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (error.empty() && std::chrono::steady_clock::now() < deadline) {
+      TxnResult t = random_transaction(db, w, txn + 1);
+      if (t.end == TxnEnd::kCommitted) {
+        txn++;
+        if (write(fd, &txn, sizeof txn) != sizeof txn) break;
+      } else if (t.end == TxnEnd::kFailed) {
+        error = t.detail;
+      }
+    }
+    if (!error.empty()) {
+      FILE* f = std::fopen((path + ".child_error").c_str(), "w");
+      if (f) {
+        std::fprintf(f, "%s\n", error.c_str());
+        std::fclose(f);
+      }
+      status = 3;
+    }
+    // The connection is abandoned, not closed, as a crash would leave it.
+    _exit(status);
+  }
+}
+
+struct CrashStats {
+  int kills = 0;
+  int by_sleep = 0;
+  int by_commits = 0;
+  int hot_journal = 0;          // DELETE: a journal was left behind
+  int unreported_commit = 0;    // the commit landed, the report did not
+  int64_t commits = 0;
+};
+
+// Reads 8-byte reports from `fd` until `want` arrived (want < 0: until
+// EOF) or `timeout_ms` passed. Returns false on timeout.
+bool read_reports(int fd, std::string& buf, int64_t* last, int* count, int want, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (want < 0 || *count < want) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char chunk[256];
+    const ssize_t got = read(fd, chunk, sizeof chunk);
+    if (got <= 0) return want < 0;  // EOF: the child is gone
+    buf.append(chunk, static_cast<size_t>(got));
+    while (buf.size() >= 8) {
+      std::memcpy(last, buf.data(), 8);
+      buf.erase(0, 8);
+      (*count)++;
+    }
+  }
+  return true;
+}
+
+// A connection the parent opens while the child runs: it follows the
+// child's commits (its cache refreshes across processes) and, after the
+// kill, meets the recovered file with a cache built before the crash.
+void observe(const Db& db, int64_t reported, const std::string& where) {
+  ASSERT_TRUE(db.run("BEGIN").ok());
+  const int64_t seen = last_txn(db);
+  EXPECT_GE(seen, reported) << where << ": a reported commit is not visible to another process";
+  const std::string q = "SELECT count(*), sum(k), total(r), sum(n), sum(length(v)) FROM ";
+  EXPECT_EQ(one(db, q + "t"), one(db, q + "nat")) << where;
+  db.run("COMMIT");
+}
+
+void crash_rounds(const std::string& mode, uint64_t seed, int rounds) {
+  const std::string path = temp_db("crash_" + mode);
+  remove_db(path);
+  {
+    Db db(path);
+    ASSERT_TRUE(db.run("PRAGMA journal_mode=" + mode).ok());
+    ASSERT_TRUE(create_tables(db, 3000).ok());
+  }
+  Random rng(seed);
+  CrashStats stats;
+  int64_t committed = 0;  // the last transaction number the file holds
+  const auto start = std::chrono::steady_clock::now();
+  for (int round = 0; round < rounds && !::testing::Test::HasFailure(); round++) {
+    const std::string where = mode + " round " + std::to_string(round);
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      crash_child(path, mode, seed * 1000003 + static_cast<uint64_t>(round), fds[1]);
+    }
+    close(fds[1]);
+    int64_t reported = committed;
+    int count = 0;
+    std::string buf;
+    std::unique_ptr<Db> observer;
+    if (rng.chance(0.5)) {
+      stats.by_sleep++;
+      sleep_us(rng.below(30001));
+    } else {
+      stats.by_commits++;
+      const int target = 1 + static_cast<int>(rng.below(6));
+      if (rng.chance(0.5)) {
+        observer = std::make_unique<Db>(path);
+        sqlite3_busy_timeout(observer->handle(), 5000);
+      }
+      while (count < target) {
+        if (!read_reports(fds[0], buf, &reported, &count, count + 1, 10000)) {
+          ADD_FAILURE() << where << ": no commit reported within 10 s";
+          break;
+        }
+        if (observer) observe(*observer, reported, where + " (observer)");
+      }
+      sleep_us(rng.below(3000));
+    }
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    read_reports(fds[0], buf, &reported, &count, -1, 10000);
+    close(fds[0]);
+    stats.kills++;
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+      std::string msg;
+      if (FILE* f = std::fopen((path + ".child_error").c_str(), "r")) {
+        char line[4096];
+        while (std::fgets(line, sizeof line, f)) msg += line;
+        std::fclose(f);
+      }
+      ADD_FAILURE() << where << ": the child ended by itself (status " << status << "): " << msg;
+      break;
+    }
+    struct stat jst;
+    if (mode == "delete" && stat((path + "-journal").c_str(), &jst) == 0 && jst.st_size > 0) stats.hot_journal++;
+
+    if (observer) {
+      // The stale cache meets the recovered file.
+      expect_consistent(*observer, where + " (observer after the kill)");
+      observer.reset();
+    }
+    Db db(path);
+    expect_consistent(db, where);
+    const int64_t now = last_txn(db);
+    EXPECT_GE(now, reported) << where << ": a reported commit was lost";
+    EXPECT_LE(now, reported + 1) << where << ": more commits than reported";
+    if (now == reported + 1) stats.unreported_commit++;
+    stats.commits += now - committed;
+    committed = now;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  {
+    Db db(path);
+    const std::string journals = mode == "delete" ? std::to_string(stats.hot_journal) + " hot journals rolled back, " : "";
+    std::printf("[  CRASH   ] journal_mode=%s: %d kills (%d after a random sleep, %d after some commits), "
+                "%lld commits survived, %s%d commits landed unreported, %s rows at the end, %.1f s\n",
+                mode.c_str(), stats.kills, stats.by_sleep, stats.by_commits, static_cast<long long>(stats.commits),
+                journals.c_str(), stats.unreported_commit, one(db, "SELECT count(*) FROM t").substr(4).c_str(), secs);
+  }
+  EXPECT_EQ(stats.kills, rounds);
+  remove_db(path);
+}
+
+TEST(DurabilityTest, CrashSafetyJournalDelete) {
+  const uint64_t seed = announce_seed(20240601);
+  SCOPED_TRACE(seed_trace(seed));
+  crash_rounds("delete", seed, static_cast<int>(scaled(25, 5)));
+}
+
+TEST(DurabilityTest, CrashSafetyJournalWal) {
+  const uint64_t seed = announce_seed(20240602);
+  SCOPED_TRACE(seed_trace(seed));
+  crash_rounds("wal", seed, static_cast<int>(scaled(25, 5)));
+}
+
+// The crash test's workload in one connection, reopened now and then: a
+// disagreement here is no matter of crashes or concurrency.
+TEST(DurabilityTest, RandomTransactionsOneConnection) {
+  const uint64_t seed = announce_seed(20240605);
+  SCOPED_TRACE(seed_trace(seed));
+  const std::string path = temp_db("single");
+  remove_db(path);
+  {
+    Db db(path);
+    ASSERT_TRUE(create_tables(db, 3000).ok());
+  }
+  Workload w(seed);
+  const int txns = static_cast<int>(scaled(400, 50));
+  int committed = 0;
+  for (int i = 0; i < txns && !::testing::Test::HasFailure();) {
+    Db db(path);
+    for (int j = 0; j < 50 && i < txns; j++, i++) {
+      TxnResult r = random_transaction(db, w, -1);
+      ASSERT_NE(r.end, TxnEnd::kFailed) << "transaction " << i << ": " << r.detail;
+      if (r.end == TxnEnd::kCommitted) committed++;
+    }
+    expect_consistent(db, "after transaction " + std::to_string(i));
+  }
+  Db db(path);
+  expect_consistent(db, "reopened at the end");
+  std::printf("[  SINGLE  ] %d transactions, %d committed\n", txns, committed);
+  remove_db(path);
+}
+
+// ---------------------------------------------------------------------------
+// 2. Threads
+
+TEST(DurabilityTest, ThreadsAgreeInEveryTransaction) {
+  const uint64_t seed = announce_seed(20240603);
+  SCOPED_TRACE(seed_trace(seed));
+  const std::string path = temp_db("threads");
+  remove_db(path);
+  {
+    Db db(path);
+    ASSERT_EQ(one(db, "PRAGMA journal_mode=WAL"), "text:'wal'");
+    ASSERT_TRUE(create_tables(db, 2000).ok());
+  }
+  constexpr int kThreads = 4;
+  const int txns_per_thread = static_cast<int>(scaled(120, 20));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::atomic<int> commits{0}, rollbacks{0}, busy{0}, reads{0}, full_compares{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  std::vector<std::string> failures(kThreads);
+  const auto start = std::chrono::steady_clock::now();
+  for (int id = 0; id < kThreads; id++) {
+    threads.emplace_back([&, id] {
+      Db db(path);
+      sqlite3_busy_timeout(db.handle(), 5000);
+      Workload w(seed * 31 + static_cast<uint64_t>(id));
+      Random& rng = w.rng();
+      for (int i = 0; i < txns_per_thread && !stop && std::chrono::steady_clock::now() < deadline; i++) {
+        if (rng.chance(0.5)) {
+          // A read transaction: both tables agree in one snapshot.
+          Result b = db.run("BEGIN");
+          const std::string q = "SELECT count(*), sum(k), total(r), sum(n), sum(length(v)) FROM ";
+          Result x = db.run(q + "t"), y = db.run(q + "nat");
+          std::string a, n;
+          const bool full = rng.chance(0.15);
+          if (full && x.ok() && y.ok()) {
+            a = dump(db, "t");
+            n = dump(db, "nat");
+          }
+          Result c = db.run("COMMIT");
+          if (!b.ok() || !x.ok() || !y.ok() || !c.ok()) {
+            if (!sqlite3_get_autocommit(db.handle())) db.run("ROLLBACK");
+            if ((x.rc == SQLITE_BUSY || y.rc == SQLITE_BUSY || c.rc == SQLITE_BUSY) && x.rc != SQLITE_CORRUPT) {
+              busy++;
+              continue;
+            }
+            failures[id] = "read transaction failed: " + x.str() + " / " + y.str() + " / " + c.str();
+            stop = true;
+            break;
+          }
+          reads++;
+          if (x.str() != y.str() || a != n) {
+            failures[id] = "a reader saw t and nat differ: " + x.str() + " vs " + y.str() +
+                           (a != n ? std::string("\n  ") + same_rows(a, n).message() : "");
+            stop = true;
+            break;
+          }
+          if (full) full_compares++;
+          continue;
+        }
+        // A write transaction, retried while it meets locks.
+        for (int attempt = 0;; attempt++) {
+          TxnResult r = random_transaction(db, w, -1);
+          if (r.end == TxnEnd::kCommitted) commits++;
+          if (r.end == TxnEnd::kRolledBack) rollbacks++;
+          if (r.end == TxnEnd::kFailed) {
+            failures[id] = r.detail;
+            stop = true;
+          }
+          if (r.end != TxnEnd::kBusy) break;
+          busy++;
+          if (attempt > 200) {
+            failures[id] = "gave up after 200 busy retries";
+            stop = true;
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (int id = 0; id < kThreads; id++) EXPECT_EQ(failures[id], "") << "thread " << id;
+  std::printf("[ THREADS  ] %d threads: %d commits, %d rollbacks, %d read transactions (%d full compares), "
+              "%d busy retries, %.1f s\n",
+              kThreads, commits.load(), rollbacks.load(), reads.load(), full_compares.load(), busy.load(), secs);
+  Db db(path);
+  expect_consistent(db, "after the threads");
+  Db fresh(path);  // and a cache loaded from scratch
+  EXPECT_TRUE(same_rows(dump(fresh, "t"), dump(db, "nat")));
+  remove_db(path);
+}
+
+// ---------------------------------------------------------------------------
+// 3. Damaged shadow data
+
+// Column blobs: k is the key, so t stores v, r, n: 3 columns, 4 blobs per
+// chunk; blob b of chunk c has id c * 4 + b + 1.
+constexpr int kBlobsPerChunk = 4;
+int blob_id(int chunk, int b) { return chunk * kBlobsPerChunk + b + 1; }
+
+// Writes the table the damage tests start from: 3000 rows (chunks 0 and 1
+// full, chunk 2 partly), with a few rows deleted so that dead slots exist.
+void make_damage_db(const std::string& path) {
+  remove_db(path);
+  Db db(path);
+  ASSERT_TRUE(db.run(std::string("CREATE VIRTUAL TABLE t USING alex(") + kColumns + ")").ok());
+  ASSERT_TRUE(db.run("CREATE TABLE other(k INTEGER PRIMARY KEY, v TEXT, r REAL, n INTEGER NOT NULL) STRICT").ok());
+  ASSERT_TRUE(db.run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) "
+                     "INSERT INTO t SELECT x * 3, CASE WHEN x % 4 = 0 THEN NULL ELSE 'v' || x END, "
+                     "CASE WHEN x % 6 = 0 THEN NULL ELSE x / 7.0 END, x % 100 FROM c")
+                  .ok());
+  // Dead slots in chunk 2 (keys 3 * 2049 ..), so its bitmap has holes too.
+  ASSERT_TRUE(db.run("DELETE FROM t WHERE k BETWEEN 6300 AND 6400").ok());
+  ASSERT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+  ASSERT_EQ(one(db, "SELECT count(*), max(id) FROM t_chunks"), "int:12|int:12");
+}
+
+// A blob of t_chunks, to compute where to damage it.
+std::string read_blob(const Db& db, int id) {
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db.handle(), ("SELECT data FROM t_chunks WHERE id = " + std::to_string(id)).c_str(), -1, &st,
+                         nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    out.assign(static_cast<const char*>(sqlite3_column_blob(st, 0)), sqlite3_column_bytes(st, 0));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+// SQL that sets byte `at` (0-based) of blob `id` to `hex`.
+std::string set_byte(int id, size_t at, const char* hex) {
+  return "UPDATE t_chunks SET data = substr(data, 1, " + std::to_string(at) + ") || x'" + hex + "' || substr(data, " +
+         std::to_string(at + 2) + ") WHERE id = " + std::to_string(id);
+}
+
+// The statements that must all report the damage.
+const std::vector<std::string>& statements_on_t() {
+  static const std::vector<std::string> kStatements = {
+      "SELECT * FROM t",
+      "SELECT count(*) FROM t",
+      "SELECT v FROM t WHERE k = 3",
+      "SELECT k FROM t WHERE k BETWEEN 10 AND 40 ORDER BY k DESC",
+      "SELECT k FROM t WHERE k IN (3, 6, 9000)",
+      "SELECT * FROM other JOIN t USING (k)",
+      "INSERT INTO t(k, v, r, n) VALUES(-1, 'x', 1.5, 1)",
+      "INSERT INTO t(v, r, n) VALUES('x', 1.5, 1)",
+      "INSERT INTO other SELECT * FROM t WHERE k < 100",
+      "UPDATE t SET v = 'y' WHERE k = 3",
+      "UPDATE t SET k = -5 WHERE k = 3",
+      "DELETE FROM t WHERE k = 3",
+      "DELETE FROM t",
+      "BEGIN; INSERT INTO t(k, v, r, n) VALUES(-2, 'x', 1.5, 1); COMMIT",
+  };
+  return kStatements;
+}
+
+struct Damage {
+  std::string name;
+  std::vector<std::string> sql;      // run on the undamaged file
+  int rc;                            // the primary code every statement must return
+  std::vector<std::string> mention;  // the message must contain each
+  std::vector<std::string> either;   // ... and one of these, if any
+};
+
+// Checks every statement on a damaged table, alex_check, then DROP TABLE.
+void expect_damage_reported(const std::string& path, const Damage& d) {
+  SCOPED_TRACE("damage: " + d.name);
+  Db db(path);
+  for (const std::string& sql : statements_on_t()) {
+    Result r = db.run(sql);
+    if (!sqlite3_get_autocommit(db.handle())) db.run("ROLLBACK");
+    EXPECT_EQ(r.rc, d.rc) << sql << " -> " << r.str();
+    for (const std::string& m : d.mention) EXPECT_NE(r.error.find(m), std::string::npos) << sql << " -> " << r.str();
+    if (!d.either.empty()) {
+      bool any = false;
+      for (const std::string& m : d.either) any = any || r.error.find(m) != std::string::npos;
+      EXPECT_TRUE(any) << sql << " -> " << r.str();
+    }
+  }
+  // Nothing reached the file.
+  EXPECT_EQ(one(db, "SELECT count(*) FROM other"), "int:0");
+  if (d.rc == SQLITE_CORRUPT) {
+    const std::string check = one(db, "SELECT alex_check('t')");
+    EXPECT_NE(check, "text:'ok'");
+    for (const std::string& m : d.mention) EXPECT_NE(check.find(m), std::string::npos) << check;
+  }
+  Result drop = db.run("DROP TABLE t");
+  EXPECT_TRUE(drop.ok()) << "DROP TABLE t -> " << drop.str();
+  EXPECT_EQ(one(db, "SELECT group_concat(name) FROM sqlite_schema WHERE name LIKE 't%'"), "null");
+  EXPECT_EQ(one(db, "PRAGMA integrity_check"), "text:'ok'");
+}
+
+std::vector<Damage> damages(const std::string& path) {
+  std::string key2, col_r1;
+  {
+    Db db(path);
+    key2 = read_blob(db, blob_id(2, 0));
+    col_r1 = read_blob(db, blob_id(1, 2));
+  }
+  // A bitmap byte of chunk 2 with a dead slot (byte 5 + i covers slots
+  // 8i .. 8i + 7): setting it to ff makes dead slots live without keys.
+  size_t hole = 0;
+  for (size_t i = 5; i < 5 + 1024 / 8 && i < key2.size(); i++) {
+    if (static_cast<unsigned char>(key2[i]) != 0xff) {
+      hole = i;
+      break;
+    }
+  }
+  // A REAL column's type byte that is REAL (2) in chunk 1.
+  size_t real_type = 0;
+  for (size_t i = 5; i < 5 + 1024 && i < col_r1.size(); i++) {
+    if (col_r1[i] == 2) {
+      real_type = i;
+      break;
+    }
+  }
+  const std::string t_chunks = "t_chunks", t_meta = "t_meta";
+  const int C = SQLITE_CORRUPT;
+  return {
+      {"truncated key blob", {"UPDATE t_chunks SET data = substr(data, 1, length(data) - 3) WHERE id = 5"}, C, {t_chunks, "chunk 1"}, {}},
+      {"truncated text column blob", {"UPDATE t_chunks SET data = substr(data, 1, length(data) - 1) WHERE id = 6"}, C, {t_chunks, "chunk 1"}, {}},
+      {"blob cut to 3 bytes", {"UPDATE t_chunks SET data = substr(data, 1, 3) WHERE id = 7"}, C, {t_chunks, "chunk 1"}, {}},
+      {"empty blob", {"UPDATE t_chunks SET data = x'' WHERE id = 8"}, C, {t_chunks, "chunk 1"}, {}},
+      {"longer blob", {"UPDATE t_chunks SET data = data || x'00' WHERE id = 12"}, C, {t_chunks, "chunk 2"}, {}},
+      {"garbled blob format byte", {set_byte(5, 0, "ff")}, C, {t_chunks, "chunk 1"}, {}},
+      {"garbled chunk_rows field", {set_byte(6, 2, "ff")}, C, {t_chunks, "chunk 1"}, {}},
+      {"garbled type byte", {set_byte(7, real_type, "ff")}, C, {t_chunks, "chunk 1"}, {}},
+      {"type byte of the wrong type", {set_byte(7, real_type, "03")}, C, {t_chunks, "chunk 1"}, {}},
+      {"garbled live bitmap", {set_byte(9, hole, "ff")}, C, {t_chunks, "chunk 2"}, {}},
+      {"missing key blob", {"DELETE FROM t_chunks WHERE id = 5"}, C, {t_chunks, "chunk 1"}, {}},
+      {"missing column blob", {"DELETE FROM t_chunks WHERE id = 6"}, C, {t_chunks, "chunk 1"}, {}},
+      {"missing last blob", {"DELETE FROM t_chunks WHERE id = 12"}, C, {t_chunks, "chunk 2"}, {}},
+      {"extra blob", {"INSERT INTO t_chunks VALUES(41, 0, (SELECT data FROM t_chunks WHERE id = 1))"}, C, {t_chunks, "chunk 10"}, {}},
+      {"blob id out of range", {"UPDATE t_chunks SET id = 1 << 40 WHERE id = 12"}, C, {t_chunks, "chunk"}, {}},
+      {"duplicated key blob", {"UPDATE t_chunks SET data = (SELECT data FROM t_chunks WHERE id = 1) WHERE id = 5"}, C, {t_chunks, "appears twice"}, {"chunk 0", "chunk 1"}},
+      {"blob retyped to TEXT", {"UPDATE t_chunks SET data = 'hello' WHERE id = 6"}, C, {t_chunks, "chunk 1", "not a blob"}, {}},
+      {"blob retyped to INTEGER", {"UPDATE t_chunks SET data = 42 WHERE id = 5"}, C, {t_chunks, "chunk 1", "not a blob"}, {}},
+      {"meta row deleted", {"DELETE FROM t_meta"}, C, {t_meta}, {}},
+      {"meta format 2", {"UPDATE t_meta SET format = 2"}, SQLITE_ERROR, {"storage format 2"}, {}},
+      {"meta rows + 1", {"UPDATE t_meta SET rows = rows + 1"}, C, {t_meta}, {}},
+      {"meta rows 0", {"UPDATE t_meta SET rows = 0"}, C, {t_meta}, {}},
+      {"meta rows retyped", {"UPDATE t_meta SET rows = 'many'"}, C, {t_meta}, {}},
+      {"meta generation retyped", {"UPDATE t_meta SET generation = 'x'"}, C, {t_meta}, {}},
+      {"meta columns changed", {"UPDATE t_meta SET columns = replace(columns, 'REAL', 'TEXT')"}, C, {t_meta}, {}},
+      {"meta columns garbage", {"UPDATE t_meta SET columns = 'nonsense'"}, C, {t_meta}, {}},
+      {"meta chunk_rows 100", {"UPDATE t_meta SET chunk_rows = 100"}, C, {t_meta, "chunk_rows"}, {}},
+      {"meta chunk_rows 2048", {"UPDATE t_meta SET chunk_rows = 2048"}, C, {t_chunks, "chunk 0"}, {}},
+      {"meta chunk_rows 0", {"UPDATE t_meta SET chunk_rows = 0"}, C, {t_meta, "chunk_rows"}, {}},
+      {"meta table dropped", {"DROP TABLE t_meta"}, C, {t_meta}, {}},
+      {"chunks table dropped", {"DROP TABLE t_chunks"}, C, {t_chunks}, {}},
+  };
+}
+
+TEST(DurabilityTest, DamagedShadowTablesReportCorruption) {
+  const std::string path = temp_db("damage");
+  make_damage_db(path);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  for (const Damage& d : damages(path)) {
+    make_damage_db(path);
+    {
+      Db db(path);
+      for (const std::string& sql : d.sql) ASSERT_TRUE(db.run(sql).ok()) << d.name << ": " << sql << " -> " << db.str(sql);
+    }
+    expect_damage_reported(path, d);
+  }
+  remove_db(path);
+}
+
+// The same damage met by a connection whose cache is already loaded: a
+// writer (here: plain SQL) damages a chunk and moves the generations as a
+// commit would; the cache must not serve the old rows.
+TEST(DurabilityTest, DamageSeenOnRefresh) {
+  const std::string path = temp_db("damage_refresh");
+  struct Case {
+    const char* name;
+    std::string sql;
+    const char* mention;
+  };
+  const std::vector<Case> cases = {
+      {"truncated blob", "UPDATE t_chunks SET data = substr(data, 1, 9), generation = generation + 100 WHERE id = 6", "chunk 1"},
+      {"retyped blob", "UPDATE t_chunks SET data = 'x', generation = generation + 100 WHERE id = 10", "chunk 2"},
+      {"missing blob", "DELETE FROM t_chunks WHERE id = 7; UPDATE t_chunks SET generation = generation + 100 WHERE id = 8",
+       "chunk 1"},
+      {"rows count", "UPDATE t_meta SET rows = rows - 1", "t_meta"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    make_damage_db(path);
+    Db reader(path);
+    ASSERT_EQ(one(reader, "SELECT count(*) FROM t"), "int:2966");
+    {
+      Db writer(path);
+      ASSERT_TRUE(writer.run("BEGIN; " + c.sql + "; UPDATE t_meta SET generation = generation + 100; COMMIT").ok());
+    }
+    for (const std::string& sql : statements_on_t()) {
+      Result r = reader.run(sql);
+      if (!sqlite3_get_autocommit(reader.handle())) reader.run("ROLLBACK");
+      EXPECT_EQ(r.rc, SQLITE_CORRUPT) << sql << " -> " << r.str();
+      EXPECT_NE(r.error.find(c.mention), std::string::npos) << sql << " -> " << r.str();
+    }
+    EXPECT_TRUE(reader.run("DROP TABLE t").ok());
+  }
+  remove_db(path);
+}
+
+// Random bytes of random blobs replaced: the module either reports
+// SQLITE_CORRUPT naming t_chunks, or (for damage the format cannot see,
+// such as a changed value) serves a consistent table; it never crashes or
+// reads out of bounds (run under the sanitizers).
+TEST(DurabilityTest, RandomlyGarbledBlobs) {
+  const uint64_t seed = announce_seed(20240604);
+  SCOPED_TRACE(seed_trace(seed));
+  Random rng(seed);
+  const std::string path = temp_db("garble");
+  const int rounds = static_cast<int>(scaled(40, 10));
+  int detected = 0;
+  for (int round = 0; round < rounds; round++) {
+    make_damage_db(path);
+    const int id = 1 + static_cast<int>(rng.below(12));
+    std::string sql;
+    {
+      Db db(path);
+      const size_t size = read_blob(db, id).size();
+      const int bytes = 1 + static_cast<int>(rng.below(3));
+      for (int i = 0; i < bytes; i++) {
+        // Mostly the header and the type bytes or bitmap, where damage shows.
+        const size_t at = rng.chance(0.7) ? rng.below(std::min<size_t>(size, 5 + 1024)) : rng.below(size);
+        char hex[3];
+        std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned>(rng.below(256)));
+        sql += set_byte(id, at, hex) + ";";
+      }
+      if (rng.chance(0.2)) sql += "UPDATE t_chunks SET data = substr(data, 1, " + std::to_string(rng.below(size)) + ") WHERE id = " + std::to_string(id) + ";";
+      ASSERT_TRUE(db.run(sql).ok()) << sql;
+    }
+    SCOPED_TRACE("round " + std::to_string(round) + ": " + sql);
+    Db db(path);
+    Result first = db.run("SELECT count(*) FROM t");
+    if (first.rc == SQLITE_CORRUPT) {
+      detected++;
+      // Usually the garbled chunk; a key made equal to another chunk's
+      // shows in whichever loads second, a moved live bit in the count.
+      EXPECT_TRUE(first.error.find("t_chunks: chunk " + std::to_string((id - 1) / kBlobsPerChunk)) != std::string::npos ||
+                  first.error.find("appears twice") != std::string::npos ||
+                  first.error.find("t_meta counts") != std::string::npos)
+          << first.str();
+      for (const std::string& s : statements_on_t()) {
+        Result r = db.run(s);
+        if (!sqlite3_get_autocommit(db.handle())) db.run("ROLLBACK");
+        EXPECT_EQ(r.rc, SQLITE_CORRUPT) << s << " -> " << r.str();
+      }
+    } else {
+      EXPECT_TRUE(first.ok()) << first.str();
+      EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+      EXPECT_TRUE(db.run("UPDATE t SET v = 'w' WHERE k % 10 = 0; DELETE FROM t WHERE k % 7 = 0").ok());
+      EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+    }
+    EXPECT_TRUE(db.run("DROP TABLE t").ok());
+  }
+  std::printf("[  GARBLE  ] %d of %d garbled tables reported as corrupt\n", detected, rounds);
+  remove_db(path);
+}
+
+// ---------------------------------------------------------------------------
+// 4. Transactions on disk
+
+class DiskPair {
+ public:
+  explicit DiskPair(const std::string& name) : path_(temp_db(name)) {
+    remove_db(path_);
+    Db db(path_);
+    EXPECT_TRUE(create_tables(db, 2500).ok());
+  }
+  ~DiskPair() { remove_db(path_); }
+  const std::string& path() const { return path_; }
+  // Runs `tmpl` on t and on nat.
+  static void both(const Db& db, const std::string& tmpl) {
+    bool busy = false;
+    EXPECT_EQ(apply_both(db, tmpl, &busy), "");
+  }
+
+ private:
+  std::string path_;
+};
+
+TEST(DurabilityTest, RollbackLeavesTheFileAsBefore) {
+  DiskPair pair("rollback");
+  std::string before;
+  {
+    Db db(pair.path());
+    before = dump(db, "t");
+    ASSERT_TRUE(db.run("BEGIN").ok());
+    DiskPair::both(db, "INSERT INTO {T}(k, v, r, n) VALUES(-7, 'new', 1.5, 1), (100001, 'far', NULL, 2)");
+    DiskPair::both(db, "INSERT INTO {T}(v, r, n) SELECT v, r, n FROM {T} WHERE k < 3000");  // new chunks
+    DiskPair::both(db, "UPDATE {T} SET v = 'changed', r = 0.5 WHERE k BETWEEN 100 AND 900");
+    DiskPair::both(db, "UPDATE {T} SET k = k + 50000 WHERE k BETWEEN 1000 AND 1500");
+    DiskPair::both(db, "DELETE FROM {T} WHERE k BETWEEN 2000 AND 2600");
+    ASSERT_NE(dump(db, "t"), before);
+    ASSERT_TRUE(db.run("ROLLBACK").ok());
+    EXPECT_TRUE(same_rows(dump(db, "t"), before));
+  }
+  {
+    Db db(pair.path());
+    EXPECT_TRUE(same_rows(dump(db, "t"), before));
+    expect_consistent(db, "after ROLLBACK and reopen");
+    // The chunks the rolled-back transaction touched stay right when a
+    // later transaction commits next to them.
+    DiskPair::both(db, "UPDATE {T} SET n = n + 1 WHERE k = 2");
+  }
+  Db db(pair.path());
+  expect_consistent(db, "after a later commit");
+  EXPECT_EQ(one(db, "SELECT n FROM t WHERE k = 2"), "int:2");
+}
+
+TEST(DurabilityTest, RollbackSeenByAnotherConnection) {
+  DiskPair pair("rollback2");
+  Db a(pair.path()), b(pair.path());
+  const std::string before = dump(b, "t");
+  ASSERT_TRUE(a.run("BEGIN").ok());
+  DiskPair::both(a, "DELETE FROM {T} WHERE k < 1000");
+  DiskPair::both(a, "INSERT INTO {T}(v, r, n) VALUES('x', 1, 1)");
+  ASSERT_TRUE(a.run("ROLLBACK").ok());
+  EXPECT_TRUE(same_rows(dump(b, "t"), before));
+  DiskPair::both(a, "UPDATE {T} SET v = 'a' WHERE k = 10");
+  EXPECT_EQ(one(b, "SELECT v FROM t WHERE k = 10"), "text:'a'");
+  expect_consistent(b, "b");
+  expect_consistent(a, "a");
+}
+
+TEST(DurabilityTest, SavepointsThenCommitMatchNativeOnDisk) {
+  DiskPair pair("savepoints");
+  {
+    Db db(pair.path());
+    ASSERT_TRUE(db.run("BEGIN").ok());
+    DiskPair::both(db, "INSERT INTO {T}(k, v, r, n) VALUES(-1, 'kept', 1, 1)");
+    ASSERT_TRUE(db.run("SAVEPOINT a").ok());
+    DiskPair::both(db, "DELETE FROM {T} WHERE k BETWEEN 10 AND 2000");
+    DiskPair::both(db, "INSERT INTO {T}(v, r, n) VALUES('gone', 2, 2)");
+    ASSERT_TRUE(db.run("SAVEPOINT b").ok());
+    DiskPair::both(db, "UPDATE {T} SET k = -k WHERE k BETWEEN 3000 AND 3100");
+    ASSERT_TRUE(db.run("ROLLBACK TO a").ok());  // undoes a and b
+    DiskPair::both(db, "UPDATE {T} SET v = 'after rollback to' WHERE k BETWEEN 10 AND 30");
+    ASSERT_TRUE(db.run("SAVEPOINT c").ok());
+    DiskPair::both(db, "UPDATE {T} SET k = k + 100000 WHERE k BETWEEN 40 AND 60");
+    DiskPair::both(db, "INSERT INTO {T}(v, r, n) VALUES('auto after rekey', 3, 3)");
+    ASSERT_TRUE(db.run("RELEASE c").ok());
+    ASSERT_TRUE(db.run("SAVEPOINT d").ok());
+    DiskPair::both(db, "DELETE FROM {T} WHERE k % 3 = 0");
+    ASSERT_TRUE(db.run("ROLLBACK TO d").ok());
+    DiskPair::both(db, "DELETE FROM {T} WHERE k % 5 = 0");
+    ASSERT_TRUE(db.run("RELEASE a").ok());
+    ASSERT_TRUE(db.run("COMMIT").ok());
+    expect_consistent(db, "before reopen");
+  }
+  Db db(pair.path());
+  expect_consistent(db, "after reopen");
+  EXPECT_EQ(one(db, "SELECT v FROM t WHERE k = -1"), "text:'kept'");
+  EXPECT_EQ(one(db, "SELECT count(*) FROM t WHERE v = 'gone'"), "int:0");
+  EXPECT_EQ(one(db, "SELECT count(*) FROM t WHERE k > 100000"), one(db, "SELECT count(*) FROM nat WHERE k > 100000"));
+  EXPECT_NE(one(db, "SELECT count(*) FROM t WHERE k > 100000"), "int:0");
+}
+
+TEST(DurabilityTest, FailedStatementsLeaveNothingOnDisk) {
+  DiskPair pair("failed");
+  std::string before;
+  {
+    Db db(pair.path());
+    before = dump(db, "t");
+    // Autocommit: a multi-row INSERT that meets a duplicate key midway.
+    DiskPair::both(db, "INSERT INTO {T}(k, v, r, n) VALUES(-1, 'a', 1, 1), (-2, 'b', 2, 2), (4, 'dup', 3, 3), (-3, 'c', 4, 4)");
+    DiskPair::both(db, "INSERT INTO {T}(k, v, r, n) SELECT k + 2, v, r, n FROM {T} WHERE k > 4000");  // 4002 -> 4004 exists
+    DiskPair::both(db, "UPDATE {T} SET k = k + 2 WHERE k BETWEEN 100 AND 200");  // 100 -> 102 exists
+    DiskPair::both(db, "UPDATE {T} SET n = NULL WHERE k BETWEEN 300 AND 400");
+    DiskPair::both(db, "INSERT INTO {T}(k, v, r, n) VALUES(-9, 'a', 1, 1), (-10, 'b', 'text', 2)");
+    EXPECT_TRUE(same_rows(dump(db, "t"), before));
+  }
+  {
+    Db db(pair.path());
+    EXPECT_TRUE(same_rows(dump(db, "t"), before));
+    expect_consistent(db, "after failed autocommit statements");
+    // Inside a transaction: the failed statements vanish, the others stay.
+    ASSERT_TRUE(db.run("BEGIN").ok());
+    DiskPair::both(db, "INSERT INTO {T}(k, v, r, n) VALUES(-1, 'kept', 1, 1)");
+    DiskPair::both(db, "INSERT INTO {T}(k, v, r, n) VALUES(-2, 'a', 1, 1), (-3, 'b', 2, 2), (-1, 'dup', 3, 3)");
+    DiskPair::both(db, "UPDATE {T} SET k = k - 2 WHERE k BETWEEN 500 AND 600");  // 502 -> 500 exists
+    DiskPair::both(db, "DELETE FROM {T} WHERE k = 6");
+    // OR FAIL keeps the rows before the failing one.
+    DiskPair::both(db, "INSERT OR FAIL INTO {T}(k, v, r, n) VALUES(-20, 'fail1', 1, 1), (-21, 'fail2', 1, 1), (8, 'x', 1, 1), (-22, 'no', 1, 1)");
+    ASSERT_TRUE(db.run("COMMIT").ok());
+  }
+  {
+    Db db(pair.path());
+    expect_consistent(db, "after a transaction with failed statements");
+    EXPECT_EQ(one(db, "SELECT k, v FROM t WHERE k < 0"), "int:-21|text:'fail2'\nint:-20|text:'fail1'\nint:-1|text:'kept'");
+    EXPECT_EQ(one(db, "SELECT count(*) FROM t WHERE k = 6"), "int:0");
+    // OR ROLLBACK ends the whole transaction, on disk too.
+    ASSERT_TRUE(db.run("BEGIN").ok());
+    DiskPair::both(db, "INSERT INTO {T}(k, v, r, n) VALUES(-100, 'rolled back', 1, 1)");
+    Result r = db.run("INSERT OR ROLLBACK INTO t(k, v, r, n) VALUES(-101, 'x', 1, 1), (2, 'dup', 1, 1)");
+    EXPECT_EQ(r.rc, SQLITE_CONSTRAINT) << r.str();
+    EXPECT_NE(sqlite3_get_autocommit(db.handle()), 0) << "the transaction should be gone";
+    if (!sqlite3_get_autocommit(db.handle())) db.run("ROLLBACK");
+    // nat keeps -100 only if that transaction had committed: it did not.
+    EXPECT_EQ(one(db, "SELECT count(*) FROM nat WHERE k = -100"), "int:0");
+    EXPECT_EQ(one(db, "SELECT count(*) FROM t WHERE k IN (-100, -101)"), "int:0");
+  }
+  Db db(pair.path());
+  expect_consistent(db, "after OR ROLLBACK");
+  EXPECT_EQ(one(db, "SELECT count(*) FROM t WHERE k IN (-100, -101)"), "int:0");
+}
+
+TEST(DurabilityTest, VacuumAndVacuumIntoKeepTheRows) {
+  DiskPair pair("vacuum");
+  const std::string copy = temp_db("vacuum_copy");
+  remove_db(copy);
+  {
+    Db db(pair.path());
+    DiskPair::both(db, "DELETE FROM {T} WHERE k % 3 = 0");
+    DiskPair::both(db, "UPDATE {T} SET v = 'vac' WHERE k % 5 = 0");
+    Result v = db.run("VACUUM");
+    EXPECT_TRUE(v.ok()) << v.str();
+    DiskPair::both(db, "INSERT INTO {T}(v, r, n) VALUES('after vacuum', 1, 1)");
+    Result vi = db.run("VACUUM INTO '" + copy + "'");
+    EXPECT_TRUE(vi.ok()) << vi.str();
+    expect_consistent(db, "after VACUUM");
+  }
+  {
+    Db db(pair.path());
+    expect_consistent(db, "reopened after VACUUM");
+  }
+  Db db(copy);
+  expect_consistent(db, "the VACUUM INTO copy");
+  EXPECT_EQ(one(db, "SELECT count(*) FROM t WHERE v = 'after vacuum'"), "int:1");
+  remove_db(copy);
+}
+
+// ---------------------------------------------------------------------------
+// Bugs found by these tests, each disabled until fixed.
+
+// ROLLBACK TO a savepoint opened before the transaction's first write to
+// the alex table. SQLite announces to a table that joins a transaction
+// inside savepoints only the newest savepoint number (SAVEPOINT a is 0, the
+// joining statement's own savepoint is 1: xSavepoint(1)), and xRelease(1)
+// when the statement ends; the later xRollbackTo(0) must still undo the
+// statement (it once undid nothing). Also with SAVEPOINT as the outer
+// transaction.
+TEST(DurabilityTest, RollbackToSavepointOpenedBeforeFirstWrite) {
+  DiskPair pair("savepoint_join");
+  const std::string q = "SELECT count(*), sum(k), sum(v = 'changed') FROM ";
+  std::string before;
+  {
+    Db db(pair.path());
+    before = one(db, q + "t");
+    ASSERT_TRUE(db.run("BEGIN; SAVEPOINT a").ok());
+    DiskPair::both(db, "DELETE FROM {T} WHERE k < 500");
+    ASSERT_TRUE(db.run("ROLLBACK TO a").ok());
+    EXPECT_EQ(one(db, q + "t"), before) << "after ROLLBACK TO a";
+    EXPECT_EQ(one(db, q + "nat"), before) << "after ROLLBACK TO a";
+    ASSERT_TRUE(db.run("COMMIT").ok());
+    ASSERT_TRUE(db.run("SAVEPOINT outer_tx").ok());
+    DiskPair::both(db, "UPDATE {T} SET v = 'changed' WHERE k < 800");
+    ASSERT_TRUE(db.run("ROLLBACK TO outer_tx; RELEASE outer_tx").ok());
+    EXPECT_EQ(one(db, q + "t"), before) << "after ROLLBACK TO outer_tx";
+  }
+  Db db(pair.path());
+  EXPECT_EQ(one(db, q + "t"), before) << "on disk";
+  EXPECT_EQ(one(db, q + "nat"), before) << "on disk";
+  EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+}
+
+// A row with a duplicate key and a value of the wrong type: SQLite checks
+// NOT NULL, then the key, then the types. The message depends on it, and
+// under ON CONFLICT IGNORE or FAIL so does the data: SQLite skips the row
+// (IGNORE) or stops there keeping the earlier rows (FAIL).
+TEST(DurabilityTest, UniqueIsCheckedBeforeTypes) {
+  Db db;
+  ASSERT_TRUE(create_tables(db, 10).ok());
+  EXPECT_EQ(db.str("INSERT INTO nat VALUES(2, 'a', 'abc', 1)"), "error(19): UNIQUE constraint failed: nat.k");
+  EXPECT_EQ(db.str("INSERT INTO t VALUES(2, 'a', 'abc', 1)"), "error(19): UNIQUE constraint failed: t.k");
+  EXPECT_EQ(db.str("UPDATE t SET k = 2, n = 1.5 WHERE k = 4"), "error(19): UNIQUE constraint failed: t.k");
+  for (const char* verb : {"INSERT OR IGNORE", "INSERT OR FAIL"}) {
+    bool busy = false;
+    EXPECT_EQ(apply_both(db, std::string(verb) + " INTO {T} VALUES(-1, 'a', 1, 1), (2, 'a', 'abc', 1), (-3, 'b', 2, 2)", &busy), "");
+    EXPECT_EQ(one(db, "SELECT count(*), sum(k) FROM t"), one(db, "SELECT count(*), sum(k) FROM nat")) << verb;
+  }
+}
+
+// A table whose meta row names another storage format connects, so that
+// DROP TABLE can remove it; every other use fails with a message naming the
+// format.
+TEST(DurabilityTest, DropTableOfAnotherStorageFormat) {
+  const std::string path = temp_db("format2");
+  make_damage_db(path);
+  {
+    Db db(path);
+    ASSERT_TRUE(db.run("UPDATE t_meta SET format = 2").ok());
+  }
+  Db db(path);
+  EXPECT_NE(db.str("SELECT count(*) FROM t").find("storage format 2"), std::string::npos);
+  Result drop = db.run("DROP TABLE t");
+  EXPECT_TRUE(drop.ok()) << drop.str();
+  EXPECT_EQ(one(db, "SELECT group_concat(name) FROM sqlite_schema WHERE name LIKE 't%'"), "null");
+  remove_db(path);
+}
+
+// LIMIT (docs/DESIGN say "INSERT ... RETURNING works"): RETURNING the key
+// of a row inserted without one gives NULL. SQLite evaluates RETURNING from
+// the registers it passed to xUpdate; the key xUpdate chose reaches only
+// sqlite3_last_insert_rowid(). Likely not fixable in the module; to be
+// documented. Reproducer:
+//   CREATE VIRTUAL TABLE t USING alex(k INTEGER PRIMARY KEY, v TEXT);
+//   INSERT INTO t(v) VALUES('a') RETURNING k;   -- NULL (native: 1)
+TEST(DurabilityTest, DISABLED_ReturningAutomaticKey) {
+  Db db;
+  ASSERT_TRUE(create_tables(db, 10).ok());
+  EXPECT_EQ(db.str("INSERT INTO nat(v, r, n) VALUES('a', 1, 1) RETURNING k"), "int:21");
+  EXPECT_EQ(db.str("INSERT INTO t(v, r, n) VALUES('a', 1, 1) RETURNING k"), "int:21");
+}
+
+// LIMIT: total_changes() (sqlite3_total_changes) also counts the module's
+// writes to its shadow tables at each commit: a one-row INSERT in
+// autocommit adds 1 + (blobs rewritten) + 1 (the meta row). changes() is
+// right. R*Tree and FTS5 behave alike; likely to be documented rather than
+// fixed. Reproducer:
+//   SELECT total_changes(); INSERT INTO t VALUES(100, 'x'); SELECT total_changes();  -- +6 for 4 blobs
+TEST(DurabilityTest, DISABLED_TotalChangesCountsOnlyRows) {
+  Db db;
+  ASSERT_TRUE(create_tables(db, 10).ok());
+  for (const char* table : {"nat", "t"}) {
+    const int before = sqlite3_total_changes(db.handle());
+    ASSERT_TRUE(db.run(std::string("INSERT INTO ") + table + " VALUES(100, 'x', 1, 1)").ok());
+    EXPECT_EQ(sqlite3_total_changes(db.handle()) - before, 1) << table;
+    EXPECT_EQ(sqlite3_changes(db.handle()), 1) << table;
+  }
+}
+
+}  // namespace
+}  // namespace alex::testing::durability

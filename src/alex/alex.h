@@ -48,6 +48,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -408,11 +409,15 @@ class Tree {
 
   // ---- allocation ----------------------------------------------------------
 
+  // Where allocations may throw (the SQLite module catches std::bad_alloc),
+  // a failed one leaks nothing and leaves the byte counter exact; the
+  // structure it was for may be left half changed (the module then
+  // discards the tree).
   Leaf* new_leaf(int capacity) {
-    Leaf* leaf = new Leaf();
-    mem_.bytes += sizeof(Leaf);
+    std::unique_ptr<Leaf> leaf(new Leaf());
     leaf->allocate(capacity, &mem_);
-    return leaf;
+    mem_.bytes += sizeof(Leaf);
+    return leaf.release();
   }
   void free_leaf(Leaf* leaf) {
     leaf->release(&mem_);
@@ -420,12 +425,12 @@ class Tree {
     delete leaf;
   }
   ModelNode* new_model(uint64_t lo, int shift, size_t fanout) {
-    Node** children = new Node*[fanout];
+    std::unique_ptr<Node*[]> children(new Node*[fanout]());  // null until built
     ModelNode* m = new ModelNode();
     m->lo = lo;
     m->shift = shift;
     m->fanout = fanout;
-    m->children = children;
+    m->children = children.release();
     mem_.bytes += sizeof(ModelNode) + fanout * sizeof(Node*);
     return m;
   }
@@ -437,9 +442,28 @@ class Tree {
   void free_subtree(Node* n) {
     if (n->is_leaf) return free_leaf(static_cast<Leaf*>(n));
     auto* m = static_cast<ModelNode*>(n);
-    for (size_t s = 0; s < m->fanout; s = m->run_end(s)) free_subtree(m->children[s]);
+    for (size_t s = 0; s < m->fanout; s = m->run_end(s)) {
+      if (m->children[s] != nullptr) free_subtree(m->children[s]);
+    }
     free_model(m);
   }
+
+  // Frees a subtree under construction unless released: what was built
+  // before an allocation failed does not leak.
+  class Unfinished {
+   public:
+    Unfinished(Tree* tree, Node* node) : tree_(tree), node_(node) {}
+    ~Unfinished() {
+      if (node_ != nullptr) tree_->free_subtree(node_);
+    }
+    Unfinished(const Unfinished&) = delete;
+    Unfinished& operator=(const Unfinished&) = delete;
+    void release() { node_ = nullptr; }
+
+   private:
+    Tree* tree_;
+    Node* node_;
+  };
 
   // ---- building --------------------------------------------------------------
 
@@ -582,6 +606,7 @@ class Tree {
     std::sort(blocks.begin(), blocks.end());
 
     ModelNode* node = new_model(d.lo, f.shift, fanout);
+    Unfinished unfinished(this, node);
     size_t k = 0;
     for (auto [a, b] : blocks) {
       size_t end = k;
@@ -590,6 +615,7 @@ class Tree {
       std::fill(node->children + a, node->children + b, child);
       k = end;
     }
+    unfinished.release();
     return node;
   }
 
@@ -832,7 +858,9 @@ class Tree {
                              [&](const Key& k) { return parent->slot_of(Traits::to_unsigned(k)) < c; }) -
         keys.begin());
     Leaf* l = build_leaf(keys.data(), payloads.data(), left);
+    Unfinished unfinished(this, l);
     Leaf* r = build_leaf(keys.data() + left, payloads.data() + left, n - left);
+    unfinished.release();
     l->next_ = r;
     r->prev_ = l;
     splice(leaf, l, r);
@@ -949,8 +977,9 @@ class Tree {
     }
     if (extra > Options::kMaxRootFanout - root->fanout) return false;
     const size_t fanout = root->fanout + extra;
-    Node** children = new Node*[fanout];
+    std::unique_ptr<Node*[]> owned(new Node*[fanout]);
     Leaf* leaf = new_leaf(Options::kMinCapacity);
+    Node** children = owned.release();
     if (left) {
       std::fill(children, children + extra, leaf);
       std::copy(root->children, root->children + root->fanout, children + extra);

@@ -79,6 +79,11 @@ struct TableState {
   unsigned data_version = 0;    // SQLITE_FCNTL_DATA_VERSION when last known fresh
   int broken_rc = SQLITE_OK;    // damaged shadow data: every use fails with
   std::string broken;           // this code and message (DROP TABLE works)
+  // An allocation failed halfway through a change, an undo or a load, so
+  // the cache cannot be trusted. Inside the transaction every use fails,
+  // xSync included, so the transaction cannot commit; once it is rolled
+  // back, the next use rebuilds the cache from the shadow tables.
+  bool stale = false;
 };
 
 // Per connection: every alex table's state, by (schema, table name).
@@ -113,6 +118,10 @@ struct Table {
   std::vector<signed char> changed;
   std::vector<sqlite3_value*> temps;
   ShadowWriter writer;  // the commit's statements, prepared once
+
+  // SQLite takes a message out of zErrMsg only where it reports one; a
+  // message set where it does not (xCommit, xRollback) stays until here.
+  ~Table() { sqlite3_free(base.zErrMsg); }
 };
 
 struct Cursor {
@@ -167,9 +176,34 @@ int guarded(F&& body) {
   }
 }
 
+// Errors that say nothing about the shadow tables' contents: retrying may
+// succeed. Any other failure to read them (a missing table or column) is
+// damage.
+bool transient(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_NOMEM: case SQLITE_IOERR: case SQLITE_BUSY: case SQLITE_LOCKED:
+    case SQLITE_FULL: case SQLITE_CANTOPEN: case SQLITE_INTERRUPT: case SQLITE_PROTOCOL:
+      return true;
+  }
+  return false;
+}
+
 int broken_error(sqlite3_vtab* v, const TableState& st) {
   set_error(v, st.broken);
   return st.broken_rc;
+}
+
+int stale_error(sqlite3_vtab* v, const TableState& st) {
+  set_error(v, "alex: table " + st.name + " ran out of memory in this transaction, which must roll back");
+  return SQLITE_NOMEM;
+}
+
+// Runs a change to the cache: an allocation failure leaves it stale.
+template <class F>
+int changing(TableState& st, F&& body) {
+  int rc = guarded(body);
+  if (rc == SQLITE_NOMEM) st.stale = true;
+  return rc;
 }
 
 // Brings the cache up to the committed state, reloading the chunks other
@@ -178,6 +212,13 @@ int broken_error(sqlite3_vtab* v, const TableState& st) {
 int refresh(Table* t) {
   TableState& st = *t->state;
   if (st.broken_rc != SQLITE_OK) return broken_error(&t->base, st);
+  if (st.stale) {
+    if (st.store.in_transaction()) return stale_error(&t->base, st);
+    st.store.clear();
+    st.generation = -1;  // reload everything
+    st.have_data_version = false;
+    st.stale = false;
+  }
   if (st.store.in_transaction()) return SQLITE_OK;
   unsigned version = 0;
   const bool have = sqlite3_file_control(t->db, t->db_name.c_str(), SQLITE_FCNTL_DATA_VERSION, &version) == SQLITE_OK;
@@ -200,6 +241,8 @@ int refresh(Table* t) {
       st.store.clear();
       st.broken_rc = rc;
       st.broken = err;
+    } else {
+      st.stale = true;  // a load may have stopped halfway: try again next time
     }
     return rc;
   }
@@ -279,7 +322,11 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
       if (create) {
         meta.chunk_rows = st->store.chunk_rows();
         meta.columns = declaration;
-        if ((rc = shadow_create(db, db_name, name, meta, &msg)) != SQLITE_OK) {
+        // The meta row's INSERT must not show as the user's last_insert_rowid.
+        const sqlite3_int64 last_rowid = sqlite3_last_insert_rowid(db);
+        rc = shadow_create(db, db_name, name, meta, &msg);
+        sqlite3_set_last_insert_rowid(db, last_rowid);
+        if (rc != SQLITE_OK) {
           *err = sqlite3_mprintf("%s", msg.c_str());
           return rc;
         }
@@ -296,9 +343,16 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
           }
           st->generation = meta.generation;
         }
+        if (transient(rc)) {
+          // Out of memory, an I/O error or a lock is not damage: the
+          // connect fails (SQLite reports it to the statement) and the next
+          // use retries.
+          *err = sqlite3_mprintf("%s", msg.c_str());
+          return rc;
+        }
         if (rc != SQLITE_OK) {
           st->store.clear();
-          st->broken_rc = rc == SQLITE_NOMEM ? rc : unreadable_rc;
+          st->broken_rc = unreadable_rc;
           st->broken = msg;
         }
       }
@@ -781,7 +835,8 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
 
 int x_update(sqlite3_vtab* v, int argc, sqlite3_value** argv, sqlite3_int64* out_rowid) {
   Table* t = table_of(v);
-  int rc = guarded([&] { return update_row(t, argc, argv, out_rowid); });
+  int rc = t->state->stale ? stale_error(v, *t->state)
+                           : changing(*t->state, [&] { return update_row(t, argc, argv, out_rowid); });
   free_temps(t);
   return rc;
 }
@@ -807,6 +862,7 @@ int x_sync(sqlite3_vtab* v) {
   return guarded([&] {
     Table* t = table_of(v);
     TableState& st = *t->state;
+    if (st.stale) return stale_error(v, st);
     if (st.store.dirty_chunks().empty()) return SQLITE_OK;
     std::string err;
     st.pending_generation = st.generation + 1;
@@ -818,34 +874,49 @@ int x_sync(sqlite3_vtab* v) {
 
 int x_commit(sqlite3_vtab* v) {
   TableState& st = *table_of(v)->state;
-  st.store.commit();
-  if (st.pending_generation >= 0) {
-    st.generation = st.pending_generation;
-    st.pending_generation = -1;
-    st.store.clear_dirty();
-  }
-  return SQLITE_OK;
+  changing(st, [&] {
+    st.store.commit();
+    if (st.pending_generation >= 0) {
+      st.generation = st.pending_generation;
+      st.pending_generation = -1;
+      st.store.clear_dirty();
+    }
+    return SQLITE_OK;
+  });
+  return SQLITE_OK;  // the transaction is committed: a stale cache only reloads
 }
 
 int x_rollback(sqlite3_vtab* v) {
-  return guarded([&] {
-    TableState& st = *table_of(v)->state;
-    st.store.rollback();  // chunks stay marked dirty: rewriting them is harmless
-    st.pending_generation = -1;
+  TableState& st = *table_of(v)->state;
+  st.pending_generation = -1;
+  if (!st.stale) {
+    changing(st, [&] {
+      st.store.rollback();  // chunks stay marked dirty: rewriting them is harmless
+      return SQLITE_OK;
+    });
+  }
+  if (st.stale) st.store.clear();  // out of the transaction; rebuilt at the next use
+  return SQLITE_OK;
+}
+
+// Savepoints change only the undo log's marks; on a stale cache there is
+// nothing left to mark or undo.
+int x_savepoint(sqlite3_vtab* v, int n) {
+  TableState& st = *table_of(v)->state;
+  return st.stale ? SQLITE_OK : changing(st, [&] {
+    st.store.savepoint(n);
     return SQLITE_OK;
   });
 }
-int x_savepoint(sqlite3_vtab* v, int n) {
-  store_of(v).savepoint(n);
-  return SQLITE_OK;
-}
 int x_release(sqlite3_vtab* v, int n) {
-  store_of(v).release(n);
+  TableState& st = *table_of(v)->state;
+  if (!st.stale) st.store.release(n);
   return SQLITE_OK;
 }
 int x_rollback_to(sqlite3_vtab* v, int n) {
-  return guarded([&] {
-    store_of(v).rollback_to(n);
+  TableState& st = *table_of(v)->state;
+  return st.stale ? SQLITE_OK : changing(st, [&] {
+    st.store.rollback_to(n);
     return SQLITE_OK;
   });
 }
@@ -901,8 +972,8 @@ std::string check_table(sqlite3* db, Registry* registry, const std::string& sche
   int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
   sqlite3_free(sql);
   if (rc == SQLITE_OK) rc = sqlite3_step(stmt) == SQLITE_ROW ? SQLITE_OK : SQLITE_ERROR;
+  sqlite3_finalize(stmt);  // before anything that may throw
   std::string touch_error = rc == SQLITE_OK ? "" : sqlite3_errmsg(db);
-  sqlite3_finalize(stmt);
   std::shared_ptr<TableState>* found = registry->find(schema, name);
   if (found == nullptr) return "no alex table " + schema + "." + name + (touch_error.empty() ? "" : ": " + touch_error);
   TableState& st = **found;

@@ -2,18 +2,33 @@
 
 #include "vtab/shadow.h"
 
+#include <new>
 #include <string_view>
 #include <vector>
 
 namespace alex::vtab {
 namespace {
 
-// "schema"."table_suffix", quoted for SQL.
+// A string from sqlite3_mprintf, freed however the scope is left (copying
+// it into a std::string may throw).
+class SqliteString {
+ public:
+  explicit SqliteString(char* p) : p_(p) {}
+  ~SqliteString() { sqlite3_free(p_); }
+  SqliteString(const SqliteString&) = delete;
+  SqliteString& operator=(const SqliteString&) = delete;
+  const char* get() const { return p_; }
+
+ private:
+  char* p_;
+};
+
+// "schema"."table_suffix", quoted for SQL. Callers run under the module's
+// guard, which turns bad_alloc into SQLITE_NOMEM.
 std::string shadow_name(const std::string& schema, const std::string& table, const char* suffix) {
-  char* q = sqlite3_mprintf("\"%w\".\"%w_%s\"", schema.c_str(), table.c_str(), suffix);
-  std::string s = q ? q : "";
-  sqlite3_free(q);
-  return s;
+  SqliteString q(sqlite3_mprintf("\"%w\".\"%w_%s\"", schema.c_str(), table.c_str(), suffix));
+  if (q.get() == nullptr) throw std::bad_alloc();
+  return q.get();
 }
 
 int fail(sqlite3* db, int rc, std::string* err) {
@@ -24,8 +39,8 @@ int fail(sqlite3* db, int rc, std::string* err) {
 int exec(sqlite3* db, const std::string& sql, std::string* err) {
   char* msg = nullptr;
   int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
+  SqliteString owned(msg);
   if (rc != SQLITE_OK) *err = msg ? msg : sqlite3_errstr(rc);
-  sqlite3_free(msg);
   return rc;
 }
 
@@ -81,11 +96,10 @@ int shadow_rename(sqlite3* db, const std::string& schema, const std::string& fro
                   std::string* err) {
   std::string sql;
   for (const char* suffix : {"meta", "chunks"}) {
-    char* q = sqlite3_mprintf("ALTER TABLE %s RENAME TO \"%w_%s\";", shadow_name(schema, from, suffix).c_str(),
-                              to.c_str(), suffix);
-    if (q == nullptr) return SQLITE_NOMEM;
-    sql += q;
-    sqlite3_free(q);
+    SqliteString q(sqlite3_mprintf("ALTER TABLE %s RENAME TO \"%w_%s\";", shadow_name(schema, from, suffix).c_str(),
+                                   to.c_str(), suffix));
+    if (q.get() == nullptr) return SQLITE_NOMEM;
+    sql += q.get();
   }
   return exec(db, sql, err);
 }
@@ -93,6 +107,7 @@ int shadow_rename(sqlite3* db, const std::string& schema, const std::string& fro
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err) {
   const std::string m = shadow_name(schema, table, "meta");
   Stmt st(db, "SELECT format, chunk_rows, columns, rows, generation FROM " + m + " WHERE id = 1");
+  if (st.rc() == SQLITE_NOMEM) return fail(db, SQLITE_NOMEM, err);
   if (st.rc() != SQLITE_OK) {
     // A missing meta table is damage too: the table cannot be read.
     *err = "alex: shadow table " + table + "_meta: " + sqlite3_errmsg(db);
@@ -113,6 +128,7 @@ int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& 
   meta->format = sqlite3_column_int64(st.get(), 0);
   meta->chunk_rows = sqlite3_column_int64(st.get(), 1);
   const unsigned char* cols = sqlite3_column_text(st.get(), 2);
+  if (cols == nullptr && sqlite3_errcode(db) == SQLITE_NOMEM) return fail(db, SQLITE_NOMEM, err);
   meta->columns = cols ? reinterpret_cast<const char*>(cols) : "";
   meta->rows = sqlite3_column_int64(st.get(), 3);
   meta->generation = sqlite3_column_int64(st.get(), 4);

@@ -3,6 +3,7 @@
 #include "vtab/values.h"
 
 #include <cmath>
+#include <new>
 #include <string_view>
 
 namespace alex::vtab {
@@ -43,10 +44,15 @@ int text_as_number(sqlite3_value* text, int64_t* i, double* r) {
   return type;
 }
 
-store::Value bytes_of(sqlite3_value* v, bool text) {
+// The bytes of a text or blob value. SQLITE_NOMEM when SQLite could not
+// produce the text (converting its encoding allocates); a NULL pointer is
+// otherwise an empty blob.
+int bytes_of(sqlite3_value* v, bool text, store::Value* out) {
   const void* p = text ? static_cast<const void*>(sqlite3_value_text(v)) : sqlite3_value_blob(v);
+  if (p == nullptr && (text || sqlite3_value_bytes(v) > 0)) return SQLITE_NOMEM;
   std::string_view bytes(static_cast<const char*>(p), p ? static_cast<size_t>(sqlite3_value_bytes(v)) : 0);
-  return text ? store::Value::Text(bytes) : store::Value::Blob(bytes);
+  *out = text ? store::Value::Text(bytes) : store::Value::Blob(bytes);
+  return SQLITE_OK;
 }
 
 }  // namespace
@@ -64,7 +70,7 @@ int coerce(sqlite3_value* in, store::ColumnType type, store::Value* out, std::ve
     case store::ColumnType::kAny:
       if (t == SQLITE_INTEGER) *out = store::Value::Integer(sqlite3_value_int64(in));
       else if (t == SQLITE_FLOAT) *out = store::Value::Real(sqlite3_value_double(in));
-      else *out = bytes_of(in, t == SQLITE_TEXT);
+      else return bytes_of(in, t == SQLITE_TEXT, out);
       return SQLITE_OK;
 
     case store::ColumnType::kInteger:
@@ -96,26 +102,19 @@ int coerce(sqlite3_value* in, store::ColumnType type, store::Value* out, std::ve
       break;
 
     case store::ColumnType::kText:
-      if (t == SQLITE_TEXT) {
-        *out = bytes_of(in, true);
-        return SQLITE_OK;
-      }
+      if (t == SQLITE_TEXT) return bytes_of(in, true, out);
       if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) {
         // SQLite's own rendering of the number (%!.15g for reals).
+        temps->reserve(temps->size() + 1);  // so that the push below cannot throw
         sqlite3_value* dup = sqlite3_value_dup(in);
         if (dup == nullptr) return SQLITE_NOMEM;
         temps->push_back(dup);
-        if (sqlite3_value_text(dup) == nullptr) return SQLITE_NOMEM;
-        *out = bytes_of(dup, true);
-        return SQLITE_OK;
+        return bytes_of(dup, true, out);
       }
       break;
 
     case store::ColumnType::kBlob:
-      if (t == SQLITE_BLOB) {
-        *out = bytes_of(in, false);
-        return SQLITE_OK;
-      }
+      if (t == SQLITE_BLOB) return bytes_of(in, false, out);
       break;
   }
   *type_name = type_name_of(t);
@@ -153,7 +152,8 @@ bool key_range(int op, sqlite3_value* rhs, KeyRange* out) {
   if (t == SQLITE_NULL) return false;
   if (t == SQLITE_INTEGER) i = sqlite3_value_int64(rhs);
   else if (t == SQLITE_FLOAT) r = sqlite3_value_double(rhs);
-  else if (t == SQLITE_TEXT) t = text_as_number(rhs, &i, &r);  // NOMEM reads as text: matches less, never wrongly
+  else if (t == SQLITE_TEXT) t = text_as_number(rhs, &i, &r);
+  if (t == SQLITE_NOMEM) throw std::bad_alloc();  // the module's guard reports it
   if (t != SQLITE_INTEGER && t != SQLITE_FLOAT) {
     // Text and blobs sort after every number: only < and <= hold.
     return op == SQLITE_INDEX_CONSTRAINT_LT || op == SQLITE_INDEX_CONSTRAINT_LE;

@@ -39,7 +39,7 @@ int coerce_key(sqlite3_value* in, int64_t* key, bool* is_null);
 // SQLite's comparison rules (numeric affinity applied to text; text and
 // blobs sort after every number; NULL matches nothing). Ops are the
 // SQLITE_INDEX_CONSTRAINT_{EQ,GT,GE,LT,LE} codes. Returns false when no key
-// can match.
+// can match. Throws std::bad_alloc when SQLite cannot convert the value.
 struct KeyRange {
   int64_t lo = INT64_MIN;
   int64_t hi = INT64_MAX;

@@ -144,10 +144,13 @@ struct DataNode : Node {
   static constexpr size_t buffer_bytes(int cap) { return bitmap_offset(cap) + words_for(cap) * 8; }
 
   // Replace the arrays by empty ones of `cap` slots (every slot a trailing gap).
+  // The new arrays are allocated before the old ones go, so that a failed
+  // allocation (std::bad_alloc, where exceptions are on) changes nothing.
   void allocate(int cap, MemoryCounter* mem) {
-    release(mem);
     const size_t bytes = buffer_bytes(cap);
-    buffer_ = static_cast<char*>(::operator new(bytes, std::align_val_t{64}));
+    char* fresh = static_cast<char*>(::operator new(bytes, std::align_val_t{64}));
+    release(mem);
+    buffer_ = fresh;
     mem->bytes += bytes;
     capacity_ = cap;
     keys_ = reinterpret_cast<Key*>(buffer_);

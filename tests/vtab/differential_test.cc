@@ -2,7 +2,7 @@
 //
 // The SQL-level differential test: random statements (tests/vtab/sql_gen.h)
 // run on an alex virtual table and on the native STRICT table with the same
-// columns, each in its own in-memory database with the same schema names, so
+// columns, each in its own database file with the same schema names, so
 // that rows, error codes and error messages compare verbatim. What it proves,
 // statement by statement:
 //   - the same rows, values and types for every query shape on the key
@@ -17,15 +17,29 @@
 //     transaction that OR ROLLBACK ends;
 //   - after every statement, the same autocommit state, sqlite3_changes()
 //     and sqlite3_last_insert_rowid(); every kDumpEvery statements and at the
-//     end, the same table, row by row with types.
+//     end, the same table, row by row with types;
+//   - after every write or transaction statement that leaves the main
+//     connection in autocommit (every commit, and every statement that
+//     could have committed), the same table as seen by a second, long-lived
+//     connection to each database, which has to notice the commits of the
+//     other connection (the module's cache refresh), and the native main
+//     connection seeing the same;
+//   - now and then, between statements in autocommit, both main connections
+//     closed and opened again (the module then loads the table from its
+//     shadow tables), and the same table right after.
 // Rows are compared in order when the order is defined (a total ORDER BY, or
 // one table scanned without ORDER BY, which both sides scan in key order),
 // as sorted multisets otherwise.
 //
+// The log of a run holds these checks and reopens as steps among the
+// statements, so that a replay goes through the same connections in the same
+// order (a second connection refreshes its cache only when it reads).
+//
 // On the first mismatch the test fails with the seed, the statement number,
-// the statement, both outcomes, and reproducers written under /tmp: the whole
-// statement log, and a shrunk log (statements dropped while the mismatch
-// stays) ready to paste into the sqlite3 shell.
+// the step, both outcomes, and reproducers written under /tmp: the whole
+// log, and a shrunk log (steps dropped while the mismatch stays) ready to
+// run in the sqlite3 shell, whose .connection command plays the second
+// connection. The databases of the failed run stay in the temporary folder.
 //
 // Knobs:
 //   ALEX_TEST_SEED     replaces every test's fixed seed (printed at the start).
@@ -38,18 +52,22 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -75,6 +93,10 @@ constexpr const char* kExtensionPath = "build/alex";
 
 // The whole table is compared every kDumpEvery statements.
 constexpr size_t kDumpEvery = 50;
+
+// The chance, after each statement that leaves the main connections in
+// autocommit, that they are closed and opened again.
+constexpr double kReopenChance = 1.0 / 250;
 
 // ---------------------------------------------------------------------------
 // Knobs.
@@ -186,26 +208,216 @@ Outcome run_on(const Db& db, const Statement& statement) {
 
 bool same(const Outcome& a, const Outcome& b) { return a.text == b.text; }
 
+// ---------------------------------------------------------------------------
+// Steps: the statements and what happens between them.
+
+// What the second connections read after a commit, and the main connections
+// right after a reopen: every row with its key (render() keeps the types).
+constexpr const char* kRowsSql = "SELECT rowid, * FROM t ORDER BY rowid";
+
+// What the second connections read once at the start: from then on the
+// alex table is connected there, and its cache has to follow the commits of
+// the main connection (rather than being loaded when first used).
+constexpr const char* kFirstReadSql = "SELECT count(*) FROM t";
+
+// One step of a run. Besides the generated statements, the log records the
+// checks and reopens between them: they change state too (a second
+// connection refreshes its cache when it reads, a reopen reloads it), so a
+// replay must go through them in the same order.
+struct Step {
+  enum class Action {
+    kStatement,      // `statement` on both main connections
+    kCompareSecond,  // each side's second connection reads the table
+    kReopen,         // both main connections are closed and opened again
+  };
+  Action action = Action::kStatement;
+  Statement statement;  // for kStatement
+
+  static Step of(Statement statement) { return {Action::kStatement, std::move(statement)}; }
+  static Step compare_second() { return {Action::kCompareSecond, {}}; }
+  static Step reopen() { return {Action::kReopen, {}}; }
+
+  bool is_read() const { return action == Action::kStatement && statement.kind == Kind::kRead; }
+};
+
+// ---------------------------------------------------------------------------
+// Files and connections.
+
+// The journal mode of both databases. It changes how a connection learns
+// of another's commits: the file change counter (rollback journal) or the
+// wal-index (WAL), both behind SQLITE_FCNTL_DATA_VERSION.
+enum class Journal { kRollback, kWal };
+
+// What a pair of databases is made of; a replay makes the same.
+struct Setup {
+  Schema schema;
+  bool native_a;  // ALEX_DIFF_NATIVE=1: the side under test is native too
+  Journal journal;
+};
+
+// A new folder for one pair's database files, unique in this process (the
+// shrinker replays many pairs) and among processes (ctest runs tests in
+// parallel).
+std::filesystem::path new_pair_folder(const std::string& label) {
+  static int pairs = 0;
+  std::filesystem::path folder = std::filesystem::temp_directory_path() /
+                                 ("alex_diff_" + label + "_" + std::to_string(::getpid()) + "_" +
+                                  std::to_string(pairs++));
+  std::error_code ignored;
+  std::filesystem::remove_all(folder, ignored);
+  std::filesystem::create_directories(folder, ignored);
+  return folder;
+}
+
+// A connection to `path`. A crash is no concern here, so commits skip the
+// fsyncs that would otherwise dominate the run time.
+std::unique_ptr<Db> open_file(const std::filesystem::path& path) {
+  auto db = std::make_unique<Db>(path.string());
+  db->run("PRAGMA synchronous = OFF");
+  return db;
+}
+
 // The side under test (`a`) and the native side (`b`), set up identically
-// but for the CREATE of `t`.
+// but for the CREATE of `t`, each in its own database file with two
+// connections: the main one, which runs the statements, and a second one
+// kept open throughout, which only reads. The folder is removed with the
+// pair, unless keep_files() was called.
 class Pair {
  public:
-  Pair(Schema schema, bool native_a) {
-    ok_ = a_.run(native_a ? create_native(schema) : create_alex(schema)).ok() &&
-          b_.run(create_native(schema)).ok();
+  explicit Pair(const Setup& setup, const std::string& label = "replay")
+      : folder_(new_pair_folder(label)),
+        a_path_(folder_ / "a.db"),
+        b_path_(folder_ / "b.db"),
+        a_(open_file(a_path_)),
+        b_(open_file(b_path_)) {
+    // WAL is a property of the file: every later connection uses it.
+    const std::string journal = setup.journal == Journal::kWal ? "PRAGMA journal_mode = WAL" : "";
+    ok_ = a_->run(journal).ok() && b_->run(journal).ok() &&
+          a_->run(setup.native_a ? create_native(setup.schema) : create_alex(setup.schema)).ok() &&
+          b_->run(create_native(setup.schema)).ok();
     for (const std::string& sql : sqlgen::helper_table_sql()) {
-      ok_ = ok_ && a_.run(sql).ok() && b_.run(sql).ok();
+      ok_ = ok_ && a_->run(sql).ok() && b_->run(sql).ok();
     }
+    a2_ = open_file(a_path_);
+    b2_ = open_file(b_path_);
+    ok_ = ok_ && a2_->run(kFirstReadSql).ok() && b2_->run(kFirstReadSql).ok();
   }
+  ~Pair() {
+    a_.reset();
+    b_.reset();
+    a2_.reset();
+    b2_.reset();
+    std::error_code ignored;
+    if (!keep_files_) std::filesystem::remove_all(folder_, ignored);
+  }
+  Pair(const Pair&) = delete;
+  Pair& operator=(const Pair&) = delete;
 
   bool ok() const { return ok_; }
-  const Db& a() const { return a_; }
-  const Db& b() const { return b_; }
+  const Db& a() const { return *a_; }
+  const Db& b() const { return *b_; }
+  const Db& a2() const { return *a2_; }
+  const Db& b2() const { return *b2_; }
+  const std::filesystem::path& folder() const { return folder_; }
+
+  // Closes both main connections and opens them again: the alex table then
+  // starts from what its shadow tables hold.
+  void reopen() {
+    a_.reset();
+    b_.reset();
+    a_ = open_file(a_path_);
+    b_ = open_file(b_path_);
+  }
+
+  void keep_files() { keep_files_ = true; }
 
  private:
-  Db a_, b_;
+  std::filesystem::path folder_, a_path_, b_path_;
+  std::unique_ptr<Db> a_, b_, a2_, b2_;
   bool ok_ = false;
+  bool keep_files_ = false;
 };
+
+// The rows of kRowsSql on `db`, condensed to their number and a hash of
+// every value with its type, or the error. Rendering every row as text at
+// every commit would double the run time of the test.
+std::string digest(const Db& db) {
+  uint64_t hash = 14695981039346656037ULL;  // FNV-1a
+  auto mix = [&hash](const void* data, size_t n) {
+    for (size_t i = 0; i < n; i++) hash = (hash ^ static_cast<const unsigned char*>(data)[i]) * 1099511628211ULL;
+  };
+  int64_t rows = 0;
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db.handle(), kRowsSql, -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) {
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      rows++;
+      for (int c = 0; c < sqlite3_column_count(stmt); c++) {
+        const int type = sqlite3_column_type(stmt, c);
+        mix(&type, sizeof type);
+        if (type == SQLITE_INTEGER) {
+          const int64_t v = sqlite3_column_int64(stmt, c);
+          mix(&v, sizeof v);
+        } else if (type == SQLITE_FLOAT) {
+          const double v = sqlite3_column_double(stmt, c);  // bit for bit: -0.0 is not 0.0
+          mix(&v, sizeof v);
+        } else if (type != SQLITE_NULL) {
+          const void* p = sqlite3_column_blob(stmt, c);
+          const int n = sqlite3_column_bytes(stmt, c);
+          mix(&n, sizeof n);
+          mix(p, static_cast<size_t>(n));
+        }
+      }
+    }
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) return "error(" + std::to_string(rc & 0xff) + "): " + sqlite3_errmsg(db.handle());
+  char text[64];
+  std::snprintf(text, sizeof text, "[%lld rows, hash %016llx]", static_cast<long long>(rows),
+                static_cast<unsigned long long>(hash));
+  return text;
+}
+
+// Every row of kRowsSql on `db`, for a failure message.
+std::string rows_text(const Db& db) {
+  const std::string rows = db.str(kRowsSql);
+  return rows.empty() ? "(no rows)" : rows;
+}
+
+// Runs `step` on `pair`: the outcomes on the side under test and on the
+// native side.
+std::pair<Outcome, Outcome> run_step(Pair& pair, const Step& step) {
+  switch (step.action) {
+    case Step::Action::kStatement:
+      return {run_on(pair.a(), step.statement), run_on(pair.b(), step.statement)};
+    case Step::Action::kCompareSecond: {
+      Outcome a{{}, digest(pair.a2())}, b{{}, digest(pair.b2())};
+      // The native second connection must see what the native main one
+      // sees; a difference there is the harness's (a lock, a transaction
+      // left open), and fails just the same.
+      const std::string main = digest(pair.b());
+      if (main != b.text) b.text += " but the native main connection reads " + main;
+      if (!same(a, b)) {
+        // The rows, for the message. They are read again: a refresh that
+        // catches up only now shows as equal rows under different hashes.
+        a.text += "\n" + rows_text(pair.a2());
+        b.text += "\n" + rows_text(pair.b2());
+        if (main != digest(pair.b2())) b.text += "\n[the native main connection:]\n" + rows_text(pair.b());
+      }
+      return {a, b};
+    }
+    case Step::Action::kReopen: {
+      pair.reopen();
+      Outcome a{{}, digest(pair.a())}, b{{}, digest(pair.b())};
+      if (!same(a, b)) {
+        a.text += "\n" + rows_text(pair.a());
+        b.text += "\n" + rows_text(pair.b());
+      }
+      return {a, b};
+    }
+  }
+  return {};
+}
 
 // What the generator may know: read from the native side only.
 Probe probe(const Db& native) {
@@ -235,14 +447,14 @@ bool ascends_by_key(const Result& r) {
   return true;
 }
 
-// Replays `log` on a fresh pair; the index of the first statement whose
-// outcomes differ (and, if asked, those outcomes), or -1.
-long first_mismatch(Schema schema, bool native_a, const std::vector<Statement>& log,
+// Replays `log` on a fresh pair; the index of the first step whose outcomes
+// differ (and, if asked, those outcomes), or -1.
+long first_mismatch(const Setup& setup, const std::vector<Step>& log,
                     std::pair<std::string, std::string>* outcomes = nullptr) {
-  Pair pair(schema, native_a);
+  Pair pair(setup);
   if (!pair.ok()) return 0;
   for (size_t i = 0; i < log.size(); i++) {
-    const Outcome a = run_on(pair.a(), log[i]), b = run_on(pair.b(), log[i]);
+    const auto [a, b] = run_step(pair, log[i]);
     if (!same(a, b)) {
       if (outcomes) *outcomes = {a.text, b.text};
       return static_cast<long>(i);
@@ -254,28 +466,34 @@ long first_mismatch(Schema schema, bool native_a, const std::vector<Statement>& 
 // ---------------------------------------------------------------------------
 // Reproducers.
 
-// Drops statements from `log` (whose last statement is the mismatch) while
-// the replay still first differs at its last statement: all reads but the
-// last at once, then chunks of halving size. Stops at the deadline.
-std::vector<Statement> shrink(Schema schema, bool native_a, std::vector<Statement> log, double seconds) {
+// Drops steps from `log` (whose last step is the mismatch) while the replay
+// still first differs at its last step: all reads but the last at once, then
+// all second-connection checks, then all reopens (most mismatches need none
+// of them), then chunks of halving size. Stops at the deadline.
+std::vector<Step> shrink(const Setup& setup, std::vector<Step> log, double seconds) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  auto still_fails = [&](const std::vector<Statement>& candidate) {
-    return first_mismatch(schema, native_a, candidate) == static_cast<long>(candidate.size()) - 1;
+  auto still_fails = [&](const std::vector<Step>& candidate) {
+    return first_mismatch(setup, candidate) == static_cast<long>(candidate.size()) - 1;
   };
   if (seconds <= 0 || !still_fails(log)) return log;
 
-  std::vector<Statement> writes;
-  for (size_t i = 0; i + 1 < log.size(); i++) {
-    if (log[i].kind != Kind::kRead) writes.push_back(log[i]);
-  }
-  writes.push_back(log.back());
-  if (writes.size() < log.size() && still_fails(writes)) log = std::move(writes);
+  auto drop_all = [&](auto&& droppable) {
+    std::vector<Step> kept;
+    for (size_t i = 0; i + 1 < log.size(); i++) {
+      if (!droppable(log[i])) kept.push_back(log[i]);
+    }
+    kept.push_back(log.back());
+    if (kept.size() < log.size() && Clock::now() < deadline && still_fails(kept)) log = std::move(kept);
+  };
+  drop_all([](const Step& step) { return step.is_read(); });
+  drop_all([](const Step& step) { return step.action == Step::Action::kCompareSecond; });
+  drop_all([](const Step& step) { return step.action == Step::Action::kReopen; });
 
   for (size_t chunk = (log.size() - 1) / 2; chunk >= 1 && Clock::now() < deadline; chunk /= 2) {
     for (size_t start = 0; start + 1 < log.size() && Clock::now() < deadline;) {
       const size_t end = std::min(start + chunk, log.size() - 1);
-      std::vector<Statement> candidate(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(start));
+      std::vector<Step> candidate(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(start));
       candidate.insert(candidate.end(), log.begin() + static_cast<std::ptrdiff_t>(end), log.end());
       if (still_fails(candidate)) {
         log = std::move(candidate);
@@ -297,26 +515,43 @@ std::string commented(const std::string& text) {
   return out;
 }
 
-// A script for the sqlite3 shell: the setup, `log`, and both outcomes of its
-// last statement as comments.
-std::string script(Schema schema, const std::vector<Statement>& log, const std::string& a, const std::string& b) {
+// A script for the sqlite3 shell: the setup in the database file `db_path`,
+// `log`, and both outcomes of its last step as comments. The shell's
+// connection 0 is the main connection, connection 1 the second one.
+std::string script(const Setup& setup, const std::vector<Step>& log, const std::string& a, const std::string& b,
+                   const std::string& db_path) {
+  const std::string open = ".open " + db_path + "\n.load " + kExtensionPath + "\n";
   std::ostringstream s;
-  s << "-- alex differential test reproducer (" << log.size() << " statements).\n"
-    << "-- Run: sqlite3 :memory: < this-file. For the native side, swap the two CREATE TABLE lines.\n"
-    << ".load " << kExtensionPath << "\n"
-    << create_alex(schema) << ";\n"
-    << "-- " << create_native(schema) << ";\n";
+  s << "-- alex differential test reproducer (" << log.size() << " steps).\n"
+    << "-- Run: sqlite3 < this-file (SQLite 3.37 or later, for .connection). It overwrites " << db_path << ".\n"
+    << "-- For the native side, swap the two CREATE TABLE lines.\n"
+    << ".open --new " << db_path << "\n.load " << kExtensionPath << "\n"
+    << (setup.journal == Journal::kWal ? "PRAGMA journal_mode = WAL;\n" : "") << create_alex(setup.schema) << ";\n"
+    << "-- " << create_native(setup.schema) << ";\n";
   for (const std::string& sql : sqlgen::helper_table_sql()) s << sql << ";\n";
+  s << "-- The second connection, open throughout:\n.connection 1\n" << open << kFirstReadSql << ";\n.connection 0\n";
   for (size_t i = 0; i < log.size(); i++) {
-    if (i + 1 == log.size()) s << "-- The statement whose outcomes differ:\n";
-    s << log[i].sql << ";\n";
+    if (i + 1 == log.size()) s << "-- The step whose outcomes differ:\n";
+    switch (log[i].action) {
+      case Step::Action::kStatement:
+        s << log[i].statement.sql << ";\n";
+        break;
+      case Step::Action::kCompareSecond:
+        s << "-- compare: the second connection reads the table\n.connection 1\n" << kRowsSql << ";\n.connection 0\n";
+        break;
+      case Step::Action::kReopen:
+        s << "-- reopen: the main connection closes and opens again\n" << open << kRowsSql << ";\n";
+        break;
+    }
   }
   s << "-- alex:\n" << commented(a) << "\n-- native:\n" << commented(b) << "\n";
   return s.str();
 }
 
+std::string temp_path(const std::string& name) { return (std::filesystem::temp_directory_path() / name).string(); }
+
 std::string write_file(const std::string& name, const std::string& text) {
-  const std::string path = (std::filesystem::temp_directory_path() / name).string();
+  const std::string path = temp_path(name);
   std::ofstream(path) << text;
   return path;
 }
@@ -357,6 +592,7 @@ class Coverage {
     total_rows_ += rows_in_table;
     statements_++;
   }
+  void add_event(Step::Action action) { (action == Step::Action::kReopen ? reopens_ : second_reads_)++; }
 
   std::string str() const {
     static const char* kNames[] = {"reads", "writes", "transaction statements"};
@@ -365,7 +601,8 @@ class Coverage {
       s << "  " << kNames[k] << ": " << ok_[k] << " ok (" << with_rows_[k] << " returned rows), " << failed_[k]
         << " failed\n";
     }
-    s << "  table size: max " << max_rows_ << ", mean " << (statements_ ? total_rows_ / statements_ : 0)
+    s << "  second-connection checks: " << second_reads_ << ", reopens: " << reopens_ << "\n"
+      << "  table size: max " << max_rows_ << ", mean " << (statements_ ? total_rows_ / statements_ : 0)
       << " rows\n  errors (native side, most frequent first):\n";
     std::vector<std::pair<int64_t, std::string>> by_count;
     for (const auto& [message, n] : errors_) by_count.emplace_back(-n, message);
@@ -380,29 +617,90 @@ class Coverage {
   int64_t ok_[3] = {}, failed_[3] = {}, with_rows_[3] = {};
   std::map<std::string, int64_t> errors_;
   int64_t max_rows_ = 0, total_rows_ = 0, statements_ = 0;
+  int64_t second_reads_ = 0, reopens_ = 0;
 };
 
 // ---------------------------------------------------------------------------
 // The test.
 
-void run_differential(Schema schema, uint64_t fixed_seed, size_t statements) {
+// A step for a failure message: which check it was, and its SQL.
+std::string describe(const Step& step, size_t statement_index, size_t count) {
+  const std::string of = std::to_string(statement_index) + " of " + std::to_string(count);
+  switch (step.action) {
+    case Step::Action::kStatement:
+      return "mismatch at statement " + of + "\n  statement: " + step.statement.sql;
+    case Step::Action::kCompareSecond:
+      return "mismatch between the second connections after statement " + of +
+             "\n  check: the second connection of each side reads " + kRowsSql;
+    case Step::Action::kReopen:
+      return "mismatch after reopening the main connections after statement " + of +
+             "\n  check: the reopened main connection of each side reads " + kRowsSql;
+  }
+  return "";
+}
+
+void run_differential(Schema schema, uint64_t fixed_seed, size_t statements, Journal journal = Journal::kRollback) {
   const uint64_t seed = alex_test::test_seed(fixed_seed);
   const size_t count = alex_test::scaled(statements, 100);
-  const bool native_a = native_only();
-  const std::string name = std::string(sqlgen::schema_name(schema)) + "_" + std::to_string(seed);
+  const Setup setup{schema, native_only(), journal};
+  const char* journal_name = journal == Journal::kWal ? "WAL" : "rollback journal";
+  const std::string name = std::string(sqlgen::schema_name(schema)) + (journal == Journal::kWal ? "_wal_" : "_") +
+                           std::to_string(seed);
   std::cout << "[ seed     ] " << alex_test::seed_trace(seed) << ", schema " << sqlgen::schema_name(schema) << ", "
-            << count << " statements" << (native_a ? ", ALEX_DIFF_NATIVE=1 (native vs native)" : "") << std::endl;
+            << journal_name << ", " << count << " statements"
+            << (setup.native_a ? ", ALEX_DIFF_NATIVE=1 (native vs native)" : "") << std::endl;
   ::testing::Test::RecordProperty("seed", std::to_string(seed));
 
-  Pair pair(schema, native_a);
+  Pair pair(setup, name);
   ASSERT_TRUE(pair.ok()) << "setup failed: " << pair.a().str(create_alex(schema));
   SqlGen gen(schema, seed, workarounds());
+  // Its own stream for the reopens, so that the generator's statements do
+  // not depend on them.
+  alex_test::Random reopens(seed ^ 0x5eed0f7e0be75ULL);
   const Statement dump{sqlgen::dump_sql(schema), Order::kExact, Kind::kRead};
 
-  std::vector<Statement> log;
+  std::vector<Step> log;
   Coverage coverage;
   Probe state;
   bool closing = false;
+  bool native_ok = true;  // the last step's outcome on the native side
+  // Runs `step`, logs it; on a mismatch, the failure message with the
+  // reproducers, else "".
+  auto run = [&](const Step& step, size_t i) -> std::string {
+    log.push_back(step);
+    const auto [a, b] = run_step(pair, step);
+    native_ok = b.result.ok();
+    if (step.action == Step::Action::kStatement && step.statement.order == Order::kKeyScan && b.result.ok() &&
+        !ascends_by_key(b.result)) {
+      return "generator bug: statement " + std::to_string(i) + " was taken to return rows in key order, but the " +
+             "native table did not:\n  " + step.statement.sql + "\n" + b.text + "\n" + alex_test::seed_trace(seed);
+    }
+    if (same(a, b)) {
+      if (step.action == Step::Action::kStatement) coverage.add(step.statement, b.result, state.rows);
+      else coverage.add_event(step.action);
+      return "";
+    }
+    pair.keep_files();
+    const std::string full_text = script(setup, log, a.text, b.text, temp_path("alex_diff_" + name + "_full.db"));
+    const std::string full = write_file("alex_diff_" + name + "_full.sql", full_text);
+    const std::vector<Step> small = shrink(setup, log, shrink_seconds());
+    std::pair<std::string, std::string> small_outcomes{a.text, b.text};
+    first_mismatch(setup, small, &small_outcomes);
+    const std::string small_text =
+        script(setup, small, small_outcomes.first, small_outcomes.second, temp_path("alex_diff_" + name + ".db"));
+    const std::string small_path = write_file("alex_diff_" + name + ".sql", small_text);
+    std::ostringstream msg;
+    msg << describe(step, i, count) << "\n  (" << alex_test::seed_trace(seed) << ", schema "
+        << sqlgen::schema_name(schema) << ", " << journal_name << ")\n"
+        << "  alex:\n" << a.text << "\n  native:\n" << b.text << "\n";
+    if (a.text.size() + b.text.size() > 2000) msg << "  differing lines:\n" << line_diff(a.text, b.text);
+    msg << "  databases of this run: " << pair.folder().string() << "\n"
+        << "  whole log (" << log.size() << " steps): " << full << "\n"
+        << "  shrunk reproducer (" << small.size() << " steps): " << small_path << "\n";
+    if (small.size() <= 60) msg << small_text;
+    return msg.str();
+  };
+
   for (size_t i = 0; i < count + 2; i++) {
     Statement statement;
     if (i == count) {
@@ -416,50 +714,37 @@ void run_differential(Schema schema, uint64_t fixed_seed, size_t statements) {
       state = probe(pair.b());
       statement = gen.next(state);
     }
-    log.push_back(statement);
-    const Outcome a = run_on(pair.a(), statement);
-    const Outcome b = run_on(pair.b(), statement);
-
-    if (statement.order == Order::kKeyScan && b.result.ok() && !ascends_by_key(b.result)) {
-      FAIL() << "generator bug: statement " << i << " was taken to return rows in key order, but the native "
-             << "table did not:\n  " << statement.sql << "\n" << b.text << "\n" << alex_test::seed_trace(seed);
-    }
-    if (!same(a, b)) {
-      const std::string full = write_file("alex_diff_" + name + "_full.sql", script(schema, log, a.text, b.text));
-      const std::vector<Statement> small = shrink(schema, native_a, log, shrink_seconds());
-      std::pair<std::string, std::string> small_outcomes{a.text, b.text};
-      first_mismatch(schema, native_a, small, &small_outcomes);
-      const std::string small_text = script(schema, small, small_outcomes.first, small_outcomes.second);
-      const std::string small_path = write_file("alex_diff_" + name + ".sql", small_text);
-      std::ostringstream msg;
-      msg << "mismatch at statement " << i << " of " << count << " (" << alex_test::seed_trace(seed)
-          << ", schema " << sqlgen::schema_name(schema) << ")\n"
-          << "  statement: " << statement.sql << "\n"
-          << "  alex:\n" << a.text << "\n  native:\n" << b.text << "\n";
-      if (a.text.size() + b.text.size() > 2000) msg << "  differing lines:\n" << line_diff(a.text, b.text);
-      msg << "  whole log (" << log.size() << " statements): " << full << "\n"
-          << "  shrunk reproducer (" << small.size() << " statements): " << small_path << "\n";
-      if (small.size() <= 60) msg << small_text;
-      FAIL() << msg.str();
-    }
-    coverage.add(statement, b.result, state.rows);
-    gen.observe(statement, b.result.ok(), sqlite3_get_autocommit(pair.b().handle()) != 0);
+    if (const std::string failure = run(Step::of(statement), i); !failure.empty()) FAIL() << failure;
+    const bool autocommit = sqlite3_get_autocommit(pair.b().handle()) != 0;
+    gen.observe(statement, native_ok, autocommit);
     if (closing) {
-      ASSERT_TRUE(sqlite3_get_autocommit(pair.b().handle())) << "the last transaction did not close";
+      ASSERT_TRUE(autocommit) << "the last transaction did not close";
       closing = false;
+    }
+    // After anything that may have committed: do the other connections see it?
+    if (autocommit && statement.kind != Kind::kRead) {
+      if (const std::string failure = run(Step::compare_second(), i); !failure.empty()) FAIL() << failure;
+    }
+    if (autocommit && reopens.chance(kReopenChance)) {
+      if (const std::string failure = run(Step::reopen(), i); !failure.empty()) FAIL() << failure;
     }
   }
   std::cout << "[ coverage ] " << sqlgen::schema_name(schema) << " seed " << seed << ":\n" << coverage.str();
 }
 
-// Several fixed seeds per schema; ~125k statements in all by default.
+// Several fixed seeds per schema, some in WAL mode; ~125k statements in all
+// by default.
 constexpr size_t kStatements = 25000;
 
 TEST(DifferentialSqlTest, IntegerPrimaryKeySeed1) { run_differential(Schema::kIntegerPrimaryKey, 1, kStatements); }
 TEST(DifferentialSqlTest, IntegerPrimaryKeySeed2) { run_differential(Schema::kIntegerPrimaryKey, 2, kStatements); }
-TEST(DifferentialSqlTest, IntegerPrimaryKeySeed3) { run_differential(Schema::kIntegerPrimaryKey, 3, kStatements); }
+TEST(DifferentialSqlTest, IntegerPrimaryKeyWalSeed3) {
+  run_differential(Schema::kIntegerPrimaryKey, 3, kStatements, Journal::kWal);
+}
 TEST(DifferentialSqlTest, HiddenRowidSeed4) { run_differential(Schema::kHiddenRowid, 4, kStatements); }
-TEST(DifferentialSqlTest, HiddenRowidSeed5) { run_differential(Schema::kHiddenRowid, 5, kStatements); }
+TEST(DifferentialSqlTest, HiddenRowidWalSeed5) {
+  run_differential(Schema::kHiddenRowid, 5, kStatements, Journal::kWal);
+}
 
 
 // ---------------------------------------------------------------------------
@@ -470,7 +755,7 @@ TEST(DifferentialSqlTest, HiddenRowidSeed5) { run_differential(Schema::kHiddenRo
 // applies here: rows, errors and changes() compare verbatim.
 
 void expect_same(Schema schema, const std::vector<std::string>& statements) {
-  Pair pair(schema, native_only());
+  Pair pair({schema, native_only(), Journal::kRollback});
   ASSERT_TRUE(pair.ok());
   auto outcome = [](const Db& db, const std::string& sql) {
     const std::string rows = db.str(sql);

@@ -37,18 +37,14 @@
 #include <vector>
 
 #include "tests/fault/vfs_shim.h"
+#include "tests/fault/workloads.h"
 #include "tests/vtab/sql_test_util.h"
 
 namespace alex::testing {
 namespace {
 
-constexpr const char* kColumns = "k INTEGER PRIMARY KEY, v TEXT, r REAL, n INTEGER NOT NULL";
-
-// Integers 1..n as a row source (the library has no generate_series).
-std::string series(int n) {
-  return "(WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s WHERE value < " +
-         std::to_string(n) + ") SELECT value FROM s)";
-}
+using workloads::kColumns;
+using workloads::series;
 
 // The rows of a query rendered as in sql_test_util.h, or "error(rc): msg".
 std::string query(sqlite3* db, const std::string& sql) {
@@ -110,15 +106,8 @@ class IoErrTest : public ::testing::Test {
     template_ = base_ + ".template.db";
     path_ = base_ + ".db";
     remove_all();
-    // 1100 rows: two chunks of the alex table.
     Db db(template_);
-    ASSERT_TRUE(db.run(std::string("CREATE VIRTUAL TABLE t USING alex(") + kColumns + ")").ok());
-    ASSERT_TRUE(db.run(std::string("CREATE TABLE nat(") + kColumns + ") STRICT").ok());
-    for (const char* table : {"t", "nat"}) {
-      ASSERT_TRUE(db.run(std::string("INSERT INTO ") + table +
-                         " SELECT value * 3, 'row ' || value, value / 4.0, value % 13 FROM " + series(1100))
-                      .ok());
-    }
+    ASSERT_TRUE(workloads::create_tables(db));
     before_ = rows(db.handle(), "nat");
   }
   void TearDown() override {
@@ -162,11 +151,7 @@ class IoErrTest : public ::testing::Test {
         out.push_back(sql);
         continue;
       }
-      for (const char* table : {"t", "nat"}) {
-        std::string s = sql;
-        for (size_t at; (at = s.find("{T}")) != std::string::npos;) s.replace(at, 3, table);
-        out.push_back(s);
-      }
+      for (const char* table : {"t", "nat"}) out.push_back(workloads::on_table(sql, table));
     }
     return out;
   }
@@ -337,26 +322,10 @@ class IoErrTest : public ::testing::Test {
 };
 
 // 1000 new rows: the second chunk fills and a third one starts.
-TEST_F(IoErrTest, MultiRowInsert) {
-  loop({"BEGIN",
-        "INSERT INTO {T}(k, v, r, n) SELECT 4000 + value, 'new ' || value, value * 1.5, value FROM " + series(1000),
-        "INSERT INTO {T}(v, r, n) VALUES ('auto', 1.0, 1), (NULL, NULL, 2)", "COMMIT"});
-}
-
-TEST_F(IoErrTest, UpdateWithKeyChanges) {
-  loop({"BEGIN", "UPDATE {T} SET k = k + 10000, v = v || '!' WHERE k BETWEEN 30 AND 150",
-        "UPDATE {T} SET r = r * 2, n = n + 1 WHERE k % 5 = 0 AND k < 600", "COMMIT"});
-}
-
-TEST_F(IoErrTest, Delete) {
-  loop({"BEGIN", "DELETE FROM {T} WHERE k % 7 = 0 AND k < 900", "DELETE FROM {T} WHERE k > 3000", "COMMIT"});
-}
-
-TEST_F(IoErrTest, Savepoints) {
-  loop({"BEGIN", "SAVEPOINT a", "INSERT INTO {T}(k, v, r, n) VALUES (5001, 'x', 1, 1), (5002, 'y', 2, 2)",
-        "SAVEPOINT b", "UPDATE {T} SET k = k + 20000 WHERE k < 60", "ROLLBACK TO b",
-        "DELETE FROM {T} WHERE k BETWEEN 60 AND 90", "RELEASE a", "COMMIT"});
-}
+TEST_F(IoErrTest, MultiRowInsert) { loop(workloads::multi_row_insert(1000)); }
+TEST_F(IoErrTest, UpdateWithKeyChanges) { loop(workloads::kUpdateWithKeyChanges); }
+TEST_F(IoErrTest, Delete) { loop(workloads::kDelete); }
+TEST_F(IoErrTest, Savepoints) { loop(workloads::kSavepoints); }
 
 // Inserts, key changes and deletes in one transaction, per journal mode:
 // DELETE (the default, spelled out), WAL, and TRUNCATE (whose commit is an

@@ -22,18 +22,14 @@
 #include <vector>
 
 #include "tests/fault/fault_injection.h"
+#include "tests/fault/workloads.h"
 #include "tests/vtab/sql_test_util.h"
 
 namespace alex::testing {
 namespace {
 
-constexpr const char* kColumns = "k INTEGER PRIMARY KEY, v TEXT, r REAL, n INTEGER NOT NULL";
-
-// Integers 1..n as a row source (the library has no generate_series).
-std::string series(int n) {
-  return "(WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s WHERE value < " +
-         std::to_string(n) + ") SELECT value FROM s)";
-}
+using workloads::kColumns;
+using workloads::series;
 
 class OomTest : public ::testing::Test {
  protected:
@@ -47,15 +43,8 @@ class OomTest : public ::testing::Test {
     path_ = base_ + ".db";
     replay_ = base_ + ".replay.db";
     remove_all();
-    // 1100 rows: two chunks of the alex table.
     Db db(template_);
-    ASSERT_TRUE(db.run(std::string("CREATE VIRTUAL TABLE t USING alex(") + kColumns + ")").ok());
-    ASSERT_TRUE(db.run(std::string("CREATE TABLE nat(") + kColumns + ") STRICT").ok());
-    for (const char* table : {"t", "nat"}) {
-      ASSERT_TRUE(db.run(std::string("INSERT INTO ") + table +
-                         " SELECT value * 3, 'row ' || value, value / 4.0, value % 13 FROM " + series(1100))
-                      .ok());
-    }
+    ASSERT_TRUE(workloads::create_tables(db));
   }
   void TearDown() override {
     if (!HasFailure()) remove_all();
@@ -155,10 +144,7 @@ class OomTest : public ::testing::Test {
 
   static std::vector<std::string> statements_for(const std::vector<std::string>& body, const char* table) {
     std::vector<std::string> out;
-    for (std::string sql : body) {
-      for (size_t at; (at = sql.find("{T}")) != std::string::npos;) sql = sql.substr(0, at) + table + sql.substr(at + 3);
-      out.push_back(sql);
-    }
+    for (const std::string& sql : body) out.push_back(workloads::on_table(sql, table));
     return out;
   }
 
@@ -186,26 +172,10 @@ class OomTest : public ::testing::Test {
   std::string base_, template_, path_, replay_;
 };
 
-TEST_F(OomTest, MultiRowInsert) {
-  loop({"BEGIN",
-        "INSERT INTO {T}(k, v, r, n) SELECT 4000 + value, 'new ' || value, value * 1.5, value FROM " + series(40),
-        "INSERT INTO {T}(v, r, n) VALUES ('auto', 1.0, 1), (NULL, NULL, 2)", "COMMIT"});
-}
-
-TEST_F(OomTest, UpdateWithKeyChanges) {
-  loop({"BEGIN", "UPDATE {T} SET k = k + 10000, v = v || '!' WHERE k BETWEEN 30 AND 150",
-        "UPDATE {T} SET r = r * 2, n = n + 1 WHERE k % 5 = 0 AND k < 600", "COMMIT"});
-}
-
-TEST_F(OomTest, Delete) {
-  loop({"BEGIN", "DELETE FROM {T} WHERE k % 7 = 0 AND k < 900", "DELETE FROM {T} WHERE k > 3000", "COMMIT"});
-}
-
-TEST_F(OomTest, Savepoints) {
-  loop({"BEGIN", "SAVEPOINT a", "INSERT INTO {T}(k, v, r, n) VALUES (5001, 'x', 1, 1), (5002, 'y', 2, 2)",
-        "SAVEPOINT b", "UPDATE {T} SET k = k + 20000 WHERE k < 60", "ROLLBACK TO b",
-        "DELETE FROM {T} WHERE k BETWEEN 60 AND 90", "RELEASE a", "COMMIT"});
-}
+TEST_F(OomTest, MultiRowInsert) { loop(workloads::multi_row_insert(40)); }
+TEST_F(OomTest, UpdateWithKeyChanges) { loop(workloads::kUpdateWithKeyChanges); }
+TEST_F(OomTest, Delete) { loop(workloads::kDelete); }
+TEST_F(OomTest, Savepoints) { loop(workloads::kSavepoints); }
 
 // Autocommit statements, and a table created, filled and dropped: t2 is
 // either gone afterwards or whole (alex_check), and t matches nat.

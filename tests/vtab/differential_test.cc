@@ -72,6 +72,7 @@
 #include <vector>
 
 #include "tests/alex/key_sets.h"
+#include "tests/vtab/differential_util.h"
 #include "tests/vtab/sql_gen.h"
 #include "tests/vtab/sql_test_util.h"
 
@@ -122,65 +123,6 @@ std::string create_alex(Schema schema) {
 }
 std::string create_native(Schema schema) { return "CREATE TABLE t(" + sqlgen::table_columns(schema) + ") STRICT"; }
 
-// Known differences from the native table, each reproduced by a DISABLED_
-// test at the end of this file and listed in README.md ("Differences from
-// a native STRICT table"). While a switch is true the random tests tolerate
-// or avoid that one difference, so that they go on looking for others.
-//
-// DISABLED_TypeErrorsUnderOrFail: under OR FAIL, OR IGNORE and OR
-// ROLLBACK a STRICT type error comes back as SQLITE_MISMATCH (20), SQLite
-// says SQLITE_CONSTRAINT (19, extended SQLITE_CONSTRAINT_DATATYPE); and in
-// a transaction OR FAIL keeps the rows before a type error (or a key that
-// is no integer) in SQLite, the module drops them. Tolerated by reading 20
-// as 19 for "cannot store ..." messages; the rows kept are avoided by
-// kAvoidTypeErrorsInTransactions.
-constexpr bool kTolerateTypeErrorCode = true;
-// DISABLED_ChangesAfterCommit: COMMIT (or the RELEASE that ends a
-// transaction) changes sqlite3_changes(), as the module writes its shadow
-// tables. Tolerated by comparing changes() only right after a write.
-constexpr bool kTolerateChangesAfterCommit = true;
-// DISABLED_ReturningKeyGivenByAnotherName (and DurabilityTest.
-// DISABLED_ReturningAutomaticKey): INSERT ... RETURNING gives NULL or -1 for
-// a key the module chose or one given as rowid/oid/_rowid_ (SQLite
-// evaluates RETURNING from what it passed to xUpdate: maybe a limit, not a
-// bug). Avoided: RETURNING names no key.
-constexpr bool kAvoidReturningKeys = true;
-// DISABLED_ReturningUnderOrIgnore: INSERT OR IGNORE ... RETURNING also
-// returns the rows that were ignored (maybe a limit of SQLite's RETURNING
-// on virtual tables). Avoided: no RETURNING under OR IGNORE.
-constexpr bool kAvoidReturningUnderIgnore = true;
-// DISABLED_UpdateOrReplaceShiftingKeys: UPDATE OR REPLACE t SET k = k + 1
-// over keys 1, 2, 3 leaves (4: row 1) in SQLite, which updates a moved row
-// again when it reaches its new key, and (4: row 3) with the module. SQLite
-// computes all new rows of a virtual table UPDATE before the first xUpdate,
-// so this is likely a limit to document. Avoided: UPDATE OR REPLACE does not
-// assign the key.
-constexpr bool kAvoidUpdateOrReplaceOfKeys = true;
-// DISABLED_TypeErrorInTransactionKeepsEarlierRows: in an open transaction,
-// `UPDATE t SET i = i + 1` over i = 1 and i = INT64_MAX fails on the second
-// row ("cannot store REAL value") and SQLite keeps the first row's update
-// (it opens no statement journal when nothing in the statement may abort:
-// STRICT type checks do not count); the module rolls the statement back.
-// Avoided: values are well typed in writes inside a transaction.
-constexpr bool kAvoidTypeErrorsInTransactions = true;
-
-// DISABLED_RealOperandAtInt64MinWithSecondKeyConstraint: SQLite answers
-// `rowid = -9223372036854775809` (a REAL equal to -2^63) by plan: no row
-// when it seeks by rowid (integer affinity excludes INT64_MIN), the INT64_MIN
-// row when it scans and compares. The module always answers as the seek
-// does, so the two differ where SQLite scans. A limit (README). Avoided:
-// no such operand.
-constexpr bool kAvoidRealAtInt64Min = true;
-
-sqlgen::Workarounds workarounds() {
-  sqlgen::Workarounds w;
-  w.no_key_in_returning = kAvoidReturningKeys;
-  w.no_returning_under_ignore = kAvoidReturningUnderIgnore;
-  w.no_key_update_or_replace = kAvoidUpdateOrReplaceOfKeys;
-  w.well_typed_in_transactions = kAvoidTypeErrorsInTransactions;
-  w.no_real_at_int64_min = kAvoidRealAtInt64Min;
-  return w;
-}
 
 // One statement's outcome on one side, as text: the rows (sorted when their
 // order is undefined) or the error, then the connection state that SQL can
@@ -192,17 +134,7 @@ struct Outcome {
 
 Outcome run_on(const Db& db, const Statement& statement) {
   Outcome out{db.run(statement.sql), ""};
-  Result shown = out.result;
-  if (statement.order == Order::kAny) std::sort(shown.rows.begin(), shown.rows.end());
-  if (kTolerateTypeErrorCode && shown.rc == SQLITE_MISMATCH && shown.error.rfind("cannot store ", 0) == 0) {
-    shown.rc = SQLITE_CONSTRAINT;
-  }
-  sqlite3* h = db.handle();
-  out.text = shown.str() + "\n[autocommit=" + std::to_string(sqlite3_get_autocommit(h));
-  if (!kTolerateChangesAfterCommit || statement.kind == Kind::kWrite) {
-    out.text += " changes=" + std::to_string(sqlite3_changes64(h));
-  }
-  out.text += " last_insert_rowid=" + std::to_string(sqlite3_last_insert_rowid(h)) + "]";
+  out.text = sqlgen::outcome_text(db, statement, out.result);
   return out;
 }
 
@@ -419,33 +351,6 @@ std::pair<Outcome, Outcome> run_step(Pair& pair, const Step& step) {
   return {};
 }
 
-// What the generator may know: read from the native side only.
-Probe probe(const Db& native) {
-  Probe p;
-  p.autocommit = sqlite3_get_autocommit(native.handle()) != 0;
-  const Result r = native.run("SELECT max(rowid), count(*) FROM t");
-  if (r.ok() && r.rows.size() == 1) {
-    const std::string& max = r.rows[0][0];
-    p.max_key = max.rfind("int:", 0) == 0 ? std::stoll(max.substr(4)) : 0;
-    p.rows = std::stoll(r.rows[0][1].substr(4));
-  }
-  return p;
-}
-
-// For Order::kKeyScan: the native rows must ascend by their first column
-// (the key). A failure here is a bug in the generator's classification, not
-// in the module: it would make an in-order comparison unfair.
-bool ascends_by_key(const Result& r) {
-  int64_t last = 0;
-  for (size_t i = 0; i < r.rows.size(); i++) {
-    const std::string& cell = r.rows[i][0];
-    if (cell.rfind("int:", 0) != 0) return false;
-    const int64_t key = std::stoll(cell.substr(4));
-    if (i > 0 && key <= last) return false;
-    last = key;
-  }
-  return true;
-}
 
 // Replays `log` on a fresh pair; the index of the first step whose outcomes
 // differ (and, if asked, those outcomes), or -1.
@@ -653,7 +558,7 @@ void run_differential(Schema schema, uint64_t fixed_seed, size_t statements, Jou
 
   Pair pair(setup, name);
   ASSERT_TRUE(pair.ok()) << "setup failed: " << pair.a().str(create_alex(schema));
-  SqlGen gen(schema, seed, workarounds());
+  SqlGen gen(schema, seed, sqlgen::known_difference_workarounds());
   // Its own stream for the reopens, so that the generator's statements do
   // not depend on them.
   alex_test::Random reopens(seed ^ 0x5eed0f7e0be75ULL);
@@ -671,7 +576,7 @@ void run_differential(Schema schema, uint64_t fixed_seed, size_t statements, Jou
     const auto [a, b] = run_step(pair, step);
     native_ok = b.result.ok();
     if (step.action == Step::Action::kStatement && step.statement.order == Order::kKeyScan && b.result.ok() &&
-        !ascends_by_key(b.result)) {
+        !sqlgen::ascends_by_key(b.result)) {
       return "generator bug: statement " + std::to_string(i) + " was taken to return rows in key order, but the " +
              "native table did not:\n  " + step.statement.sql + "\n" + b.text + "\n" + alex_test::seed_trace(seed);
     }
@@ -711,7 +616,7 @@ void run_differential(Schema schema, uint64_t fixed_seed, size_t statements, Jou
     } else if (i == count + 1 || (i + 1) % kDumpEvery == 0) {
       statement = dump;
     } else {
-      state = probe(pair.b());
+      state = sqlgen::probe(pair.b());
       statement = gen.next(state);
     }
     if (const std::string failure = run(Step::of(statement), i); !failure.empty()) FAIL() << failure;
@@ -751,7 +656,7 @@ TEST(DifferentialSqlTest, HiddenRowidWalSeed5) {
 // The known mismatches, one reproducer each (shrunk from the random runs).
 // Each runs its statements on both sides and expects every outcome to match;
 // they are DISABLED_ until the module is fixed (or the difference is
-// documented as a limit), as the switches above describe. No tolerance
+// documented as a limit), as the switches in differential_util.h describe. No tolerance
 // applies here: rows, errors and changes() compare verbatim.
 
 void expect_same(Schema schema, const std::vector<std::string>& statements) {

@@ -43,6 +43,7 @@
 #include <iterator>
 #include <memory>
 #include <new>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -206,6 +207,21 @@ int changing(TableState& st, F&& body) {
   return rc;
 }
 
+// Loads into `store` the chunks written after generation `after` (-1: all)
+// and checks the row count against `meta`, read under the same
+// ReadSnapshot.
+int load_chunks(sqlite3* db, const std::string& schema, const std::string& name, int64_t after, const Meta& meta,
+                Store* store, std::string* err) {
+  const int rc = shadow_load(db, schema, name, after, store, err);
+  if (rc != SQLITE_OK) return rc;
+  if (static_cast<int64_t>(store->size()) != meta.rows) {
+    *err = "alex: shadow table " + name + "_meta counts " + std::to_string(meta.rows) + " rows, the chunks hold " +
+           std::to_string(store->size());
+    return SQLITE_CORRUPT_VTAB;
+  }
+  return SQLITE_OK;
+}
+
 // Brings the cache up to the committed state, reloading the chunks other
 // connections wrote since. Inside this connection's write transaction
 // nobody else can commit, so there is nothing to check.
@@ -223,17 +239,14 @@ int refresh(Table* t) {
   unsigned version = 0;
   const bool have = sqlite3_file_control(t->db, t->db_name.c_str(), SQLITE_FCNTL_DATA_VERSION, &version) == SQLITE_OK;
   if (have && st.have_data_version && version == st.data_version) return SQLITE_OK;
-  Meta meta;
   std::string err;
-  int rc = shadow_read_meta(t->db, t->db_name, st.name, &meta, &err);
+  ReadSnapshot snapshot(t->db, t->db_name, st.name, &err);
+  Meta meta;
+  int rc = snapshot.rc();
+  if (rc == SQLITE_OK) rc = shadow_read_meta(t->db, t->db_name, st.name, &meta, &err);
   if (rc == SQLITE_OK && meta.generation != st.generation) {
-    rc = shadow_load(t->db, t->db_name, st.name, st.generation, &st.store, &err);
+    rc = load_chunks(t->db, t->db_name, st.name, st.generation, meta, &st.store, &err);
     if (rc == SQLITE_OK) st.generation = meta.generation;
-    if (rc == SQLITE_OK && static_cast<int64_t>(st.store.size()) != meta.rows) {
-      err = "alex: shadow table " + st.name + "_meta counts " + std::to_string(meta.rows) + " rows, the chunks hold " +
-            std::to_string(st.store.size());
-      rc = SQLITE_CORRUPT_VTAB;
-    }
   }
   if (rc != SQLITE_OK) {
     set_error(&t->base, err);
@@ -279,8 +292,10 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
       std::string msg;
       const std::string declaration = schema.declaration();
       int unreadable_rc = SQLITE_CORRUPT_VTAB;  // the code every use will fail with
+      std::optional<ReadSnapshot> snapshot;     // the meta row and the chunks agree
       if (!create) {
-        rc = shadow_read_meta(db, db_name, name, &meta, &msg);
+        rc = snapshot.emplace(db, db_name, name, &msg).rc();
+        if (rc == SQLITE_OK) rc = shadow_read_meta(db, db_name, name, &meta, &msg);
         // A format this build cannot read is not damage, but the table is
         // just as unusable: it connects so that DROP TABLE works, and every
         // other use fails with this message.
@@ -334,13 +349,7 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
         // Damage does not fail the connect: DROP TABLE must still work.
         // Every other use reports it.
         if (rc == SQLITE_OK) {
-          st->generation = -1;  // load everything
-          rc = shadow_load(db, db_name, name, -1, &st->store, &msg);
-          if (rc == SQLITE_OK && static_cast<int64_t>(st->store.size()) != meta.rows) {
-            msg = "alex: shadow table " + name + "_meta counts " + std::to_string(meta.rows) +
-                  " rows, the chunks hold " + std::to_string(st->store.size());
-            rc = SQLITE_CORRUPT_VTAB;
-          }
+          rc = load_chunks(db, db_name, name, -1, meta, &st->store, &msg);
           st->generation = meta.generation;
         }
         if (transient(rc)) {

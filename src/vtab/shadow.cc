@@ -104,6 +104,16 @@ int shadow_rename(sqlite3* db, const std::string& schema, const std::string& fro
   return exec(db, sql, err);
 }
 
+ReadSnapshot::ReadSnapshot(sqlite3* db, const std::string& schema, const std::string& table, std::string* err) {
+  const std::string sql = "SELECT 1 FROM " + shadow_name(schema, table, "meta");
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr);
+  if (rc == SQLITE_ERROR) return;  // no such table or column: damage, described by shadow_read_meta
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt_);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) rc_ = fail(db, rc, err);
+}
+
+ReadSnapshot::~ReadSnapshot() { sqlite3_finalize(stmt_); }
+
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err) {
   const std::string m = shadow_name(schema, table, "meta");
   Stmt st(db, "SELECT format, chunk_rows, columns, rows, generation FROM " + m + " WHERE id = 1");

@@ -48,6 +48,27 @@ int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& 
 // the shadow table and chunk, when a blob is damaged or missing.
 int shadow_load(sqlite3* db, const std::string& schema, const std::string& table, int64_t after, store::Store* store,
                 std::string* err);
+// Keeps one read transaction open while it lives, so that the meta row and
+// the chunks read meanwhile come from the same committed state even while
+// other connections commit: SQLite ends an autocommit read transaction only
+// when no statement is active, and this one is stepped to its first row and
+// left there. Inside an open transaction it changes nothing. rc() is the
+// error that reading failed with (an I/O error, a lock), which the caller
+// must report: SQLite may have rolled the transaction back. A meta table
+// that cannot be read at all is left to shadow_read_meta to describe.
+class ReadSnapshot {
+ public:
+  ReadSnapshot(sqlite3* db, const std::string& schema, const std::string& table, std::string* err);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+  int rc() const { return rc_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_OK;
+};
+
 // The statements a commit runs, prepared once per connected table and kept
 // (finalize() before the shadow tables are dropped or renamed, and when
 // the table disconnects).

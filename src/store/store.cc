@@ -317,23 +317,28 @@ void Store::undo_to(size_t position) {
 
 std::vector<uint32_t> Store::dirty_chunks() const {
   std::vector<uint32_t> out;
-  for (uint32_t i = 0; i < chunks_.size(); i++) {
-    if (chunks_[i].any_dirty) out.push_back(i);
+  for (uint32_t i : dirty_) {
+    if (i < chunks_.size() && chunks_[i].any_dirty) out.push_back(i);
   }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
 void Store::clear_dirty() {
-  for (Chunk& ch : chunks_) {
+  for (uint32_t i : dirty_) {
+    if (i >= chunks_.size()) continue;
+    Chunk& ch = chunks_[i];
     std::fill(ch.dirty.begin(), ch.dirty.end(), 0);
     ch.any_dirty = false;
   }
+  dirty_.clear();
 }
 
 size_t Store::memory_bytes() const {
   size_t bytes = sizeof(*this) + index_.memory_bytes() + chunks_.capacity() * sizeof(Chunk) +
                  free_.capacity() * sizeof(uint32_t) + pending_free_.capacity() * sizeof(uint32_t) +
-                 undo_.capacity() * sizeof(Undo);
+                 undo_.capacity() * sizeof(Undo) + dirty_.capacity() * sizeof(uint32_t);
   for (const Chunk& ch : chunks_) {
     bytes += ch.keys.capacity() * sizeof(int64_t) + (ch.live.capacity() + ch.retained.capacity()) * sizeof(uint64_t) +
              ch.columns.capacity() * sizeof(ColumnChunk);
@@ -361,6 +366,14 @@ std::string Store::check() const {
     }
   }
   if (n != index_.size()) return "index iterates " + std::to_string(n) + " keys but has size " + std::to_string(index_.size());
+  // Dirty chunks -> the dirty list.
+  std::vector<bool> dirty_listed(chunks_.size());
+  for (uint32_t i : dirty_) {
+    if (i < chunks_.size()) dirty_listed[i] = true;
+  }
+  for (uint32_t i = 0; i < chunks_.size(); i++) {
+    if (chunks_[i].any_dirty && !dirty_listed[i]) return "chunk " + std::to_string(i) + " is dirty but not in the dirty list";
+  }
   // Every slot is exactly one of: indexed (live), free, or erased in the
   // open transaction (dead, values retained for undo).
   enum : uint8_t { kUnseen, kIndexed, kFree, kPending };
@@ -684,6 +697,7 @@ void Store::loaded() {
 
 void Store::clear() {
   chunks_.clear();
+  dirty_.clear();
   index_.clear();
   free_.clear();
   pending_free_.clear();

@@ -198,6 +198,7 @@ class Store {
   static constexpr int kAllBlobs = -1;
   void touch(uint32_t slot, int blob) {
     Chunk& ch = chunk_of(slot);
+    if (!ch.any_dirty) dirty_.push_back(slot >> chunk_log2_);  // first, as it may throw
     if (blob == kAllBlobs) std::fill(ch.dirty.begin(), ch.dirty.end(), ~uint64_t{0});
     else set_bit(ch.dirty, static_cast<uint32_t>(blob), true);
     ch.any_dirty = true;
@@ -223,6 +224,10 @@ class Store {
   Index index_;
   std::vector<uint32_t> free_;          // reusable slots (may hold stale entries; checked on pop)
   std::vector<uint32_t> pending_free_;  // erased in the open transaction (stale once un-erased)
+  // The chunks touched since clear_dirty(), so that a commit costs the
+  // chunks it changed, not the chunks in the table. Holds every chunk with
+  // any_dirty, in no order; a chunk reloaded since is stale here.
+  std::vector<uint32_t> dirty_;
   bool in_txn_ = false;
   std::vector<Undo> undo_;
   std::vector<SavedValue> saved_;  // old values of kUpdate entries, in log order

@@ -296,6 +296,14 @@ TEST(StoreTest, DirtyChunksTrackChangesAndUndo) {
   ASSERT_TRUE(s.erase(6));
   EXPECT_TRUE(s.blob_dirty(0, 0));
   EXPECT_FALSE(s.blob_dirty(0, 1));
+  // Listed once each, ascending, whatever the order of the changes.
+  s.clear_dirty();
+  for (int k : {150, 10, 140, 75, 20}) ASSERT_TRUE(s.update(s.find(k), 0, Value::Integer(k)).ok());
+  EXPECT_EQ(s.dirty_chunks(), (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(s.check(), "");
+  s.clear_dirty();
+  EXPECT_TRUE(s.dirty_chunks().empty());
+  EXPECT_FALSE(s.blob_dirty(2, 1));
 }
 
 TEST(StorePersistenceTest, ValuesLeftInDeadSlotsAreIgnored) {

@@ -50,6 +50,10 @@
 //                finalize; then close, untimed (reported as close_ms).
 //                alex loads every chunk of its shadow tables here. The file
 //                was just written, so it is in the OS page cache (warm).
+//                heap_bytes_per_row / heap_vs_raw: how much the C heap grew
+//                from before the open to after the query (the loaded table
+//                and SQLite's page cache), per row and against the raw 24
+//                bytes of a row's values.
 //   update_txn   BEGIN; `UPDATE t SET value = ? WHERE ts = ?` (a random
 //                present key); COMMIT, on one connection to the file kept
 //                open across iterations (its open is untimed), with the
@@ -70,6 +74,7 @@
 //   build/bench/sql_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -478,6 +483,12 @@ void bm_append(benchmark::State& state, Kind kind, uint64_t n) {
   state.SetItemsProcessed(static_cast<int64_t>(rows));
 }
 
+// Bytes the C heap has handed out and not taken back (glibc).
+size_t heap_in_use() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
 void bm_open_query(benchmark::State& state, Kind kind, uint64_t n) {
   FilePair& files = file_pair(n);
   const std::string path = files.paths[kind == Kind::kAlex ? 0 : 1];
@@ -485,7 +496,9 @@ void bm_open_query(benchmark::State& state, Kind kind, uint64_t n) {
   const std::vector<uint64_t> rows = random_rows(n, kProbeSeed ^ 0x0be);
   size_t k = 0;
   double close_wall = 0;
+  size_t heap_growth = 0;
   for (auto _ : state) {
+    const size_t heap_before = heap_in_use();
     sqlite3* db = nullptr;
     if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) die("open " + path, db);
     sqlite3_stmt* s = nullptr;
@@ -495,12 +508,18 @@ void bm_open_query(benchmark::State& state, Kind kind, uint64_t n) {
     benchmark::DoNotOptimize(sqlite3_column_double(s, 0));
     sqlite3_finalize(s);
     state.PauseTiming();
+    heap_growth = heap_in_use() - heap_before;
     const auto t0 = std::chrono::steady_clock::now();
     sqlite3_close(db);
     close_wall += seconds_since(t0);
     state.ResumeTiming();
   }
   state.counters["close_ms"] = close_wall * 1e3 / static_cast<double>(state.iterations());
+  // What the open connection holds after its first query: for alex the
+  // loaded table (chunks and index), for both SQLite's page cache. Raw
+  // bytes: ts, value and series_id, 8 bytes each per row.
+  state.counters["heap_bytes_per_row"] = static_cast<double>(heap_growth) / static_cast<double>(n);
+  state.counters["heap_vs_raw"] = static_cast<double>(heap_growth) / (24.0 * static_cast<double>(n));
   report_file(state, kind, n);
 }
 

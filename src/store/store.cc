@@ -318,7 +318,7 @@ void Store::undo_to(size_t position) {
 std::vector<uint32_t> Store::dirty_chunks() const {
   std::vector<uint32_t> out;
   for (uint32_t i : dirty_) {
-    if (i < chunks_.size() && chunks_[i].any_dirty) out.push_back(i);
+    if (chunks_[i].any_dirty) out.push_back(i);  // else reloaded since
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -327,7 +327,6 @@ std::vector<uint32_t> Store::dirty_chunks() const {
 
 void Store::clear_dirty() {
   for (uint32_t i : dirty_) {
-    if (i >= chunks_.size()) continue;
     Chunk& ch = chunks_[i];
     std::fill(ch.dirty.begin(), ch.dirty.end(), 0);
     ch.any_dirty = false;
@@ -369,7 +368,8 @@ std::string Store::check() const {
   // Dirty chunks -> the dirty list.
   std::vector<bool> dirty_listed(chunks_.size());
   for (uint32_t i : dirty_) {
-    if (i < chunks_.size()) dirty_listed[i] = true;
+    if (i >= chunks_.size()) return "the dirty list holds chunk " + std::to_string(i) + ", past the end";
+    dirty_listed[i] = true;
   }
   for (uint32_t i = 0; i < chunks_.size(); i++) {
     if (chunks_[i].any_dirty && !dirty_listed[i]) return "chunk " + std::to_string(i) + " is dirty but not in the dirty list";

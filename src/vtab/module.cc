@@ -337,11 +337,7 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
       if (create) {
         meta.chunk_rows = st->store.chunk_rows();
         meta.columns = declaration;
-        // The meta row's INSERT must not show as the user's last_insert_rowid.
-        const sqlite3_int64 last_rowid = sqlite3_last_insert_rowid(db);
-        rc = shadow_create(db, db_name, name, meta, &msg);
-        sqlite3_set_last_insert_rowid(db, last_rowid);
-        if (rc != SQLITE_OK) {
+        if ((rc = shadow_create(db, db_name, name, meta, &msg)) != SQLITE_OK) {
           *err = sqlite3_mprintf("%s", msg.c_str());
           return rc;
         }

@@ -23,6 +23,20 @@ class SqliteString {
   char* p_;
 };
 
+// Restores sqlite3_last_insert_rowid() however the scope is left: the
+// module's own INSERTs into its shadow tables must not show as the user's.
+class KeepLastInsertRowid {
+ public:
+  explicit KeepLastInsertRowid(sqlite3* db) : db_(db), rowid_(sqlite3_last_insert_rowid(db)) {}
+  ~KeepLastInsertRowid() { sqlite3_set_last_insert_rowid(db_, rowid_); }
+  KeepLastInsertRowid(const KeepLastInsertRowid&) = delete;
+  KeepLastInsertRowid& operator=(const KeepLastInsertRowid&) = delete;
+
+ private:
+  sqlite3* db_;
+  sqlite3_int64 rowid_;
+};
+
 // "schema"."table_suffix", quoted for SQL. Callers run under the module's
 // guard, which turns bad_alloc into SQLITE_NOMEM.
 std::string shadow_name(const std::string& schema, const std::string& table, const char* suffix) {
@@ -74,6 +88,7 @@ int shadow_create(sqlite3* db, const std::string& schema, const std::string& tab
                     c + "(id INTEGER PRIMARY KEY, generation INTEGER NOT NULL, data BLOB NOT NULL);",
                 err);
   if (rc != SQLITE_OK) return rc;
+  KeepLastInsertRowid keep(db);
   Stmt st(db, "INSERT INTO " + m + " VALUES(1, ?, ?, ?, ?, ?)");
   if (st.rc() != SQLITE_OK) return fail(db, st.rc(), err);
   sqlite3_bind_int64(st.get(), 1, meta.format);
@@ -221,7 +236,7 @@ int shadow_flush(sqlite3* db, const std::string& schema, const std::string& tabl
   }
   if (rc != SQLITE_OK) return fail(db, rc, err);
 
-  const sqlite3_int64 last_rowid = sqlite3_last_insert_rowid(db);
+  KeepLastInsertRowid keep(db);
   const int64_t per_chunk = store.column_count() + 1;
   std::string blob;
   for (uint32_t chunk : store.dirty_chunks()) {
@@ -244,7 +259,6 @@ int shadow_flush(sqlite3* db, const std::string& schema, const std::string& tabl
     rc = rc == SQLITE_DONE ? SQLITE_OK : fail(db, rc, err);
     sqlite3_reset(writer->meta);
   }
-  sqlite3_set_last_insert_rowid(db, last_rowid);
   return rc;
 }
 

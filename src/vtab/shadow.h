@@ -37,6 +37,7 @@ struct Meta {
 };
 
 // Each returns a SQLite result code; on failure *err says why.
+// Creates the shadow tables and the meta row; keeps sqlite3_last_insert_rowid().
 int shadow_create(sqlite3* db, const std::string& schema, const std::string& table, const Meta& meta, std::string* err);
 int shadow_drop(sqlite3* db, const std::string& schema, const std::string& table, std::string* err);
 int shadow_rename(sqlite3* db, const std::string& schema, const std::string& from, const std::string& to,

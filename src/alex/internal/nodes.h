@@ -264,10 +264,20 @@ struct DataNode : Node {
     return lo;
   }
 
+  // Starts loading the payload and bitmap lines of slot m, where a search
+  // from m usually ends: they sit apart from the keys, and are needed
+  // only after the search, so their cache misses overlap its own.
+  void prefetch_around(int m) const {
+    __builtin_prefetch(payloads_ + m);
+    __builtin_prefetch(bitmap_ + (m >> 6));
+  }
+
   // Slot of k, or -1 if absent.
   int find(const Key& k) const {
     if (num_keys_ == 0) return -1;
-    return match(k, search<true>(k, predict(k)) - 1);
+    const int m = predict(k);
+    prefetch_around(m);
+    return match(k, search<true>(k, m) - 1);
   }
 
   // The slot of k given pos, the last slot whose value is <= k; or -1. A
@@ -282,7 +292,9 @@ struct DataNode : Node {
   // First occupied slot with key >= k, or capacity_ if none.
   int lower_bound(const Key& k) const {
     if (num_keys_ == 0) return capacity_;
-    return next_occupied(search<false>(k, predict(k)));
+    const int m = predict(k);
+    prefetch_around(m);
+    return next_occupied(search<false>(k, m));
   }
 
   // REQUIRES num_keys_ > 0.

@@ -23,19 +23,19 @@ Store::Store(std::vector<ColumnType> columns, int chunk_rows_log2)
     : types_(std::move(columns)), chunk_log2_(std::clamp(chunk_rows_log2, 6, 20)) {}
 
 Value Store::get(uint32_t slot, int col) const {
-  const Chunk& ch = chunk_of(slot);
-  const ColumnChunk& c = ch.columns[col];
+  const CellRef& ref = refs_[(slot >> chunk_log2_) * types_.size() + static_cast<size_t>(col)];
   const uint32_t off = offset_of(slot);
+  const uint64_t cell = ref.cells[off];
+  const ColumnType ct = types_[col];
   ValueType t;
-  switch (types_[col]) {
-    case ColumnType::kInteger: t = ValueType::kInteger; break;
-    case ColumnType::kReal: t = ValueType::kReal; break;
-    case ColumnType::kText: t = ValueType::kText; break;
-    case ColumnType::kBlob: t = ValueType::kBlob; break;
-    default: t = static_cast<ValueType>(c.types[off]); break;
+  if (ct == ColumnType::kAny) {
+    t = static_cast<ValueType>(static_cast<const uint8_t*>(ref.kinds)[off]);
+  } else if (bit(static_cast<const uint64_t*>(ref.kinds), off)) {
+    t = ValueType::kNull;
+  } else {
+    static constexpr ValueType kTypeOf[] = {ValueType::kInteger, ValueType::kReal, ValueType::kText, ValueType::kBlob};
+    t = kTypeOf[static_cast<int>(ct)];
   }
-  if (types_[col] != ColumnType::kAny && bit(c.nulls, off)) t = ValueType::kNull;
-  const uint64_t cell = c.cells[off];
   switch (t) {
     case ValueType::kNull: return Value::Null();
     case ValueType::kInteger: return Value::Integer(static_cast<int64_t>(cell));
@@ -43,10 +43,74 @@ Value Store::get(uint32_t slot, int col) const {
     default: {
       Value v;
       v.type = t;
-      v.bytes = std::string_view(c.arena.data() + (cell >> 32), cell & 0xffffffffu);
+      v.bytes = std::string_view(chunk_of(slot).columns[col].arena.data() + (cell >> 32), cell & 0xffffffffu);
       return v;
     }
   }
+}
+
+namespace {
+
+uint64_t zigzag(uint64_t d) { return (d << 1) ^ (0 - (d >> 63)); }
+uint64_t unzigzag(uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
+size_t varint_size(uint64_t v) { return (static_cast<size_t>(std::bit_width(v | 1)) + 6) / 7; }
+
+}  // namespace
+
+template <class F>
+bool Store::for_each_key(const Chunk& ch, F&& f) const {
+  const uint32_t rows = chunk_rows();
+  if (!ch.keys.empty()) {
+    for (uint32_t off = 0; off < rows; off++) {
+      if (bit(ch.live, off)) f(off, ch.keys[off]);
+    }
+    return true;
+  }
+  const auto* p = reinterpret_cast<const unsigned char*>(ch.packed.data());
+  const auto* end = p + ch.packed.size();
+  uint64_t key = 0;
+  for (uint32_t off = 0; off < rows; off++) {
+    if (!bit(ch.live, off)) continue;
+    uint64_t z = 0;
+    for (int shift = 0;; shift += 7) {
+      if (p == end || shift > 63) return false;
+      z |= uint64_t{*p & 0x7fu} << shift;
+      if (!(*p++ & 0x80)) break;
+    }
+    key += unzigzag(z);
+    f(off, static_cast<int64_t>(key));
+  }
+  return p == end;
+}
+
+void Store::pack_keys(Chunk& ch) {
+  if (ch.keys.empty()) return;
+  size_t size = 0;
+  uint64_t prev = 0;
+  for_each_key(ch, [&](uint32_t, int64_t k) {
+    size += varint_size(zigzag(static_cast<uint64_t>(k) - prev));
+    prev = static_cast<uint64_t>(k);
+  });
+  if (ch.live_count > 0 && size >= ch.live_count * sizeof(int64_t)) return;  // no smaller: stay unpacked
+  std::string packed;
+  packed.reserve(size);
+  prev = 0;
+  for_each_key(ch, [&](uint32_t, int64_t k) {
+    uint64_t z = zigzag(static_cast<uint64_t>(k) - prev);
+    prev = static_cast<uint64_t>(k);
+    for (; z >= 0x80; z >>= 7) packed.push_back(static_cast<char>(z | 0x80));
+    packed.push_back(static_cast<char>(z));
+  });
+  ch.packed = std::move(packed);
+  std::vector<int64_t>().swap(ch.keys);
+}
+
+void Store::unpack_keys(Chunk& ch) {
+  if (!ch.keys.empty()) return;
+  std::vector<int64_t> keys(chunk_rows(), 0);
+  for_each_key(ch, [&](uint32_t off, int64_t k) { keys[off] = k; });
+  ch.keys = std::move(keys);
+  std::string().swap(ch.packed);
 }
 
 uint32_t Store::allocate_slot() {
@@ -70,7 +134,12 @@ uint32_t Store::allocate_slot() {
     else c.nulls.assign(words, ~uint64_t{0});
   }
   const uint32_t first = slot_count();
+  // Room first: nothing below throws once the chunk is in.
+  if (refs_.capacity() < refs_.size() + types_.size()) refs_.reserve(2 * refs_.size() + types_.size());
   chunks_.push_back(std::move(ch));
+  for (const ColumnChunk& c : chunks_.back().columns) {
+    refs_.push_back({c.cells.data(), c.nulls.empty() ? static_cast<const void*>(c.types.data()) : c.nulls.data()});
+  }
   // Hand out the new chunk's slots in ascending order: the rest go on the
   // free list highest first, so pops return first+1, first+2, ...
   for (uint32_t s = first + rows - 1; s > first; s--) free_.push_back(s);
@@ -79,6 +148,7 @@ uint32_t Store::allocate_slot() {
 
 void Store::set_live(uint32_t slot, bool on) {
   Chunk& ch = chunk_of(slot);
+  unpack_keys(ch);  // the packed keys follow the live bits
   set_bit(ch.live, offset_of(slot), on);
   if (on) ch.live_count++;
   else ch.live_count--;
@@ -162,11 +232,12 @@ Status Store::insert(int64_t key, const Value* row) {
     if (uses_arena(row[col].type) && row[col].bytes.size() > UINT32_MAX / 2) return Status::TooBig("string or blob too big");
   }
   const uint32_t slot = allocate_slot();
+  int64_t& key_slot = key_cell(slot);
   if (!index_.insert(key, slot).second) {
     free_.push_back(slot);  // untouched: hand it back
     return Status::Constraint("key exists");
   }
-  chunk_of(slot).keys[offset_of(slot)] = key;
+  key_slot = key;
   for (int col = 0; col < column_count(); col++) store_value(slot, col, row[col]);
   set_live(slot, true);
   touch(slot, kAllBlobs);
@@ -207,9 +278,10 @@ Status Store::rekey(int64_t from, int64_t to) {
   if (index_.find(to) != index_.end()) return Status::Constraint("key exists");
   auto it = index_.find(from);
   const uint32_t slot = it.payload();
+  int64_t& key_slot = key_cell(slot);
   index_.erase(from);
   index_.insert(to, slot);
-  chunk_of(slot).keys[offset_of(slot)] = to;
+  key_slot = to;
   touch(slot, 0);
   log({Undo::Kind::kRekey, 0, from, to});
   return Status::OK();
@@ -292,6 +364,7 @@ void Store::undo_to(size_t position) {
         break;
       case Undo::Kind::kErase:
         set_bit(chunk_of(u.slot).retained, offset_of(u.slot), false);
+        key_cell(u.slot) = u.key;
         index_.insert(u.key, u.slot);
         set_live(u.slot, true);
         break;
@@ -304,9 +377,10 @@ void Store::undo_to(size_t position) {
       }
       case Undo::Kind::kRekey: {
         const uint32_t slot = index_.find(u.aux).payload();
+        int64_t& key_slot = key_cell(slot);
         index_.erase(u.aux);
         index_.insert(u.key, slot);
-        chunk_of(slot).keys[offset_of(slot)] = u.key;
+        key_slot = u.key;
         touch(slot, 0);
         break;
       }
@@ -331,15 +405,18 @@ void Store::clear_dirty() {
     std::fill(ch.dirty.begin(), ch.dirty.end(), 0);
     ch.any_dirty = false;
   }
+  // Packing last: it allocates, and a failure leaves the keys unpacked.
+  for (uint32_t i : dirty_) pack_keys(chunks_[i]);
   dirty_.clear();
 }
 
 size_t Store::memory_bytes() const {
   size_t bytes = sizeof(*this) + index_.memory_bytes() + chunks_.capacity() * sizeof(Chunk) +
                  free_.capacity() * sizeof(uint32_t) + pending_free_.capacity() * sizeof(uint32_t) +
-                 undo_.capacity() * sizeof(Undo) + dirty_.capacity() * sizeof(uint32_t);
+                 undo_.capacity() * sizeof(Undo) + dirty_.capacity() * sizeof(uint32_t) +
+                 refs_.capacity() * sizeof(CellRef);
   for (const Chunk& ch : chunks_) {
-    bytes += ch.keys.capacity() * sizeof(int64_t) + (ch.live.capacity() + ch.retained.capacity()) * sizeof(uint64_t) +
+    bytes += ch.keys.capacity() * sizeof(int64_t) + ch.packed.capacity() + (ch.live.capacity() + ch.retained.capacity()) * sizeof(uint64_t) +
              ch.columns.capacity() * sizeof(ColumnChunk);
     for (const ColumnChunk& c : ch.columns) {
       bytes += c.cells.capacity() * sizeof(uint64_t) + c.nulls.capacity() * sizeof(uint64_t) + c.types.capacity() +
@@ -353,18 +430,37 @@ size_t Store::memory_bytes() const {
 
 std::string Store::check() const {
   if (std::string e = index_.check(); !e.empty()) return "index: " + e;
-  // Tree -> slots.
+  // Tree -> slots, and each live slot's key -> the tree (with the live
+  // counts below, a one-to-one match).
   size_t n = 0;
   for (auto it = index_.begin(); it != index_.end(); ++it, ++n) {
     const uint32_t slot = it.payload();
     if (slot >= slot_count()) return "key " + std::to_string(it.key()) + " maps to slot " + std::to_string(slot) + " past the end";
     if (!is_live(slot)) return "key " + std::to_string(it.key()) + " maps to dead slot " + std::to_string(slot);
-    if (key_at(slot) != it.key()) {
-      return "slot " + std::to_string(slot) + " holds key " + std::to_string(key_at(slot)) + " but the index says " +
-             std::to_string(it.key());
-    }
   }
   if (n != index_.size()) return "index iterates " + std::to_string(n) + " keys but has size " + std::to_string(index_.size());
+  if (refs_.size() != chunks_.size() * types_.size()) return "the cell table has " + std::to_string(refs_.size()) + " entries";
+  for (uint32_t ci = 0; ci < chunks_.size(); ci++) {
+    const Chunk& ch = chunks_[ci];
+    for (size_t col = 0; col < types_.size(); col++) {
+      const CellRef& ref = refs_[ci * types_.size() + col];
+      const ColumnChunk& c = ch.columns[col];
+      if (ref.cells != c.cells.data() || ref.kinds != (types_[col] == ColumnType::kAny ? static_cast<const void*>(c.types.data()) : c.nulls.data())) {
+        return "chunk " + std::to_string(ci) + " column " + std::to_string(col) + ": the cell table points elsewhere";
+      }
+    }
+    if (!ch.keys.empty() && !ch.packed.empty()) return "chunk " + std::to_string(ci) + " holds its keys both packed and unpacked";
+    if (!ch.keys.empty() && ch.keys.size() != chunk_rows()) return "chunk " + std::to_string(ci) + " has a short key array";
+    std::string wrong;
+    const bool whole = for_each_key(ch, [&](uint32_t off, int64_t k) {
+      const uint32_t slot = (ci << chunk_log2_) | off;
+      if (wrong.empty() && find(k) != slot) {
+        wrong = "slot " + std::to_string(slot) + " holds key " + std::to_string(k) + ", which the index maps elsewhere";
+      }
+    });
+    if (!wrong.empty()) return wrong;
+    if (!whole) return "chunk " + std::to_string(ci) + ": packed keys do not match its live slots";
+  }
   // Dirty chunks -> the dirty list.
   std::vector<bool> dirty_listed(chunks_.size());
   for (uint32_t i : dirty_) {
@@ -531,9 +627,7 @@ void Store::encode(uint32_t chunk, int col, std::string* out) const {
   if (col < 0) {
     // Keys: the live bitmap, then the key of each live slot in slot order.
     for (uint64_t w : ch.live) p = put_le(p, w);
-    for (uint32_t off = 0; off < rows; off++) {
-      if (bit(ch.live, off)) p = put_le(p, static_cast<uint64_t>(ch.keys[off]));
-    }
+    for_each_key(ch, [&](uint32_t, int64_t k) { p = put_le(p, static_cast<uint64_t>(k)); });
     out->resize(p - out->data());
     return;
   }
@@ -579,6 +673,7 @@ Status Store::decode_keys(uint32_t chunk, std::string_view in, std::vector<std::
   if (!r.u8(&format) || format != kBlobFormat) return Status::Corrupt("unknown blob format");
   if (!r.u32(&rows) || rows != chunk_rows()) return Status::Corrupt("wrong row count");
   Chunk& ch = chunks_[chunk];
+  unpack_keys(ch);  // now that nothing is live (unload_chunk)
   for (uint64_t& w : ch.live) {
     if (!r.u64(&w)) return Status::Corrupt("truncated live bitmap");
   }
@@ -593,6 +688,7 @@ Status Store::decode_keys(uint32_t chunk, std::string_view in, std::vector<std::
     live->push_back({static_cast<int64_t>(k), (chunk << chunk_log2_) | off});
   }
   if (!r.done()) return Status::Corrupt("trailing bytes after keys");
+  pack_keys(ch);
   return Status::OK();
 }
 
@@ -679,10 +775,9 @@ Status Store::load_chunk(uint32_t chunk, const std::string_view* blobs) {
 void Store::unload_chunk(uint32_t chunk) {
   if (chunk >= chunks_.size()) return;
   Chunk& ch = chunks_[chunk];
-  for (uint32_t off = 0; off < chunk_rows(); off++) {
-    if (bit(ch.live, off)) index_.erase(ch.keys[off]);
-  }
+  for_each_key(ch, [&](uint32_t, int64_t k) { index_.erase(k); });
   std::fill(ch.live.begin(), ch.live.end(), 0);
+  ch.packed.clear();  // packed, no keys: matches the live bits
   std::fill(ch.retained.begin(), ch.retained.end(), 0);
   ch.live_count = 0;
   version_++;
@@ -697,6 +792,7 @@ void Store::loaded() {
 
 void Store::clear() {
   chunks_.clear();
+  refs_.clear();
   dirty_.clear();
   index_.clear();
   free_.clear();

@@ -22,6 +22,11 @@
 //   arena   text and blob bytes; updates append, and a chunk whose dead
 //           bytes outgrow its live ones is compacted
 //
+// Lookups and scans never read a chunk's keys (the index holds each key
+// with its slot); only persistence, refresh and check() do. So a chunk
+// keeps them as an int64 per slot only while it changes, and packed once a
+// commit has saved it (see pack_keys).
+//
 // The ALEX tree (alex::Tree<int64_t, uint32_t>) maps key -> slot; ordered
 // scans walk it. Slots are stable while a row lives: an update writes in
 // place, a key change moves only the tree entry.
@@ -81,7 +86,6 @@ class Store {
   // REQUIRES: `slot` holds a live row, 0 <= col < column_count(). Text and
   // blob bytes stay valid until the next change to the store.
   Value get(uint32_t slot, int col) const;
-  int64_t key_at(uint32_t slot) const { return chunk_of(slot).keys[offset_of(slot)]; }
 
   // Adds a row. REQUIRES: `row` has column_count() values, each NULL or of
   // a type its column accepts. Fails with kConstraint if the key exists.
@@ -113,6 +117,7 @@ class Store {
   // are ignored when a chunk is loaded.
   std::vector<uint32_t> dirty_chunks() const;
   bool blob_dirty(uint32_t chunk, int blob) const { return bit(chunks_[chunk].dirty, static_cast<uint32_t>(blob)); }
+  // Clears the marks once the dirty chunks are saved, and packs their keys.
   void clear_dirty();
   uint32_t chunk_rows() const { return uint32_t{1} << chunk_log2_; }
 
@@ -153,7 +158,10 @@ class Store {
     size_t garbage = 0;  // dead bytes in arena
   };
   struct Chunk {
+    // The keys: one per slot (dead slots: anything) while the chunk
+    // changes; empty when they are packed (see pack_keys).
     std::vector<int64_t> keys;
+    std::string packed;
     std::vector<uint64_t> live;      // one bit per slot
     std::vector<uint64_t> retained;  // erased in the open transaction, values kept
     std::vector<ColumnChunk> columns;
@@ -184,13 +192,34 @@ class Store {
   Chunk& chunk_of(uint32_t slot) { return chunks_[slot >> chunk_log2_]; }
   const Chunk& chunk_of(uint32_t slot) const { return chunks_[slot >> chunk_log2_]; }
   uint32_t offset_of(uint32_t slot) const { return slot & ((uint32_t{1} << chunk_log2_) - 1); }
-  static bool bit(const std::vector<uint64_t>& v, uint32_t i) { return (v[i >> 6] >> (i & 63)) & 1; }
+  static bool bit(const uint64_t* v, uint32_t i) { return (v[i >> 6] >> (i & 63)) & 1; }
+  static bool bit(const std::vector<uint64_t>& v, uint32_t i) { return bit(v.data(), i); }
   static void set_bit(std::vector<uint64_t>& v, uint32_t i, bool on) {
     if (on) v[i >> 6] |= uint64_t{1} << (i & 63);
     else v[i >> 6] &= ~(uint64_t{1} << (i & 63));
   }
   bool is_live(uint32_t slot) const { return slot < slot_count() && bit(chunk_of(slot).live, offset_of(slot)); }
   uint32_t slot_count() const { return static_cast<uint32_t>(chunks_.size()) << chunk_log2_; }
+
+  // A chunk's keys are either unpacked (`keys`, one per slot) or packed:
+  // the keys of the live slots in slot order, each as the zigzag varint of
+  // its difference from the one before (modulo 2^64; the first from 0).
+  // Appended timestamps take one to five bytes each instead of eight. The
+  // packed form follows the live bits, so a chunk is unpacked before they
+  // change. pack_keys keeps keys that would not get smaller unpacked.
+  void pack_keys(Chunk& ch);
+  void unpack_keys(Chunk& ch);
+  // Calls f(offset, key) for each live slot of the chunk, ascending. False
+  // (after some calls) if the packed keys run short or long: only check()
+  // can see that, since nothing but pack_keys writes them.
+  template <class F>
+  bool for_each_key(const Chunk& ch, F&& f) const;
+  // The key cell of a slot, unpacking its chunk first.
+  int64_t& key_cell(uint32_t slot) {
+    Chunk& ch = chunk_of(slot);
+    unpack_keys(ch);
+    return ch.keys[offset_of(slot)];
+  }
 
   uint32_t allocate_slot();
   // Records a change to blob `blob` (0 keys, c + 1 column c) of the
@@ -221,6 +250,17 @@ class Store {
   std::vector<ColumnType> types_;
   int chunk_log2_;
   std::vector<Chunk> chunks_;
+  // Where get() finds a value: for chunk ch and column c, refs_[ch *
+  // column_count() + c] points at the column's cells and at its null
+  // bitmap (typed columns) or type bytes (ANY). A read then costs this
+  // small table and the cell (with its null word, fetched alongside),
+  // instead of a walk chunk -> columns -> column -> cells, one cache miss
+  // each. The arrays never move once a chunk exists.
+  struct CellRef {
+    const uint64_t* cells;
+    const void* kinds;  // const uint64_t* nulls, or const uint8_t* types
+  };
+  std::vector<CellRef> refs_;
   Index index_;
   std::vector<uint32_t> free_;          // reusable slots (may hold stale entries; checked on pop)
   std::vector<uint32_t> pending_free_;  // erased in the open transaction (stale once un-erased)

@@ -177,18 +177,6 @@ int guarded(F&& body) {
   }
 }
 
-// Errors that say nothing about the shadow tables' contents: retrying may
-// succeed. Any other failure to read them (a missing table or column) is
-// damage.
-bool transient(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_NOMEM: case SQLITE_IOERR: case SQLITE_BUSY: case SQLITE_LOCKED:
-    case SQLITE_FULL: case SQLITE_CANTOPEN: case SQLITE_INTERRUPT: case SQLITE_PROTOCOL:
-      return true;
-  }
-  return false;
-}
-
 int broken_error(sqlite3_vtab* v, const TableState& st) {
   set_error(v, st.broken);
   return st.broken_rc;
@@ -348,10 +336,10 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
           rc = load_chunks(db, db_name, name, -1, meta, &st->store, &msg);
           st->generation = meta.generation;
         }
-        if (transient(rc)) {
-          // Out of memory, an I/O error or a lock is not damage: the
-          // connect fails (SQLite reports it to the statement) and the next
-          // use retries.
+        if (rc != SQLITE_OK && rc != SQLITE_CORRUPT_VTAB) {
+          // Out of memory, an I/O error or a lock is not damage (see
+          // shadow.h): the connect fails (SQLite reports it to the
+          // statement) and the next use retries.
           *err = sqlite3_mprintf("%s", msg.c_str());
           return rc;
         }

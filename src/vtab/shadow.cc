@@ -50,6 +50,17 @@ int fail(sqlite3* db, int rc, std::string* err) {
   return rc;
 }
 
+// The one rule for a failed read of a shadow table (see shadow.h).
+int read_failure(sqlite3* db, int rc, const std::string& table, const char* suffix, std::string* err) {
+  switch (rc & 0xff) {
+    case SQLITE_NOMEM: case SQLITE_IOERR: case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_FULL:
+    case SQLITE_CANTOPEN: case SQLITE_INTERRUPT: case SQLITE_PROTOCOL: case SQLITE_AUTH: case SQLITE_PERM:
+      return fail(db, rc, err);
+  }
+  *err = "alex: shadow table " + table + "_" + suffix + ": " + sqlite3_errmsg(db);
+  return SQLITE_CORRUPT_VTAB;
+}
+
 int exec(sqlite3* db, const std::string& sql, std::string* err) {
   char* msg = nullptr;
   int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
@@ -122,9 +133,8 @@ int shadow_rename(sqlite3* db, const std::string& schema, const std::string& fro
 ReadSnapshot::ReadSnapshot(sqlite3* db, const std::string& schema, const std::string& table, std::string* err) {
   const std::string sql = "SELECT 1 FROM " + shadow_name(schema, table, "meta");
   int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr);
-  if (rc == SQLITE_ERROR) return;  // no such table or column: damage, described by shadow_read_meta
   if (rc == SQLITE_OK) rc = sqlite3_step(stmt_);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) rc_ = fail(db, rc, err);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) rc_ = read_failure(db, rc, table, "meta", err);
 }
 
 ReadSnapshot::~ReadSnapshot() { sqlite3_finalize(stmt_); }
@@ -132,15 +142,10 @@ ReadSnapshot::~ReadSnapshot() { sqlite3_finalize(stmt_); }
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err) {
   const std::string m = shadow_name(schema, table, "meta");
   Stmt st(db, "SELECT format, chunk_rows, columns, rows, generation FROM " + m + " WHERE id = 1");
-  if (st.rc() == SQLITE_NOMEM) return fail(db, SQLITE_NOMEM, err);
-  if (st.rc() != SQLITE_OK) {
-    // A missing meta table is damage too: the table cannot be read.
-    *err = "alex: shadow table " + table + "_meta: " + sqlite3_errmsg(db);
-    return SQLITE_CORRUPT_VTAB;
-  }
+  if (st.rc() != SQLITE_OK) return read_failure(db, st.rc(), table, "meta", err);
   int rc = sqlite3_step(st.get());
   if (rc != SQLITE_ROW) {
-    if (rc != SQLITE_DONE) return fail(db, rc, err);
+    if (rc != SQLITE_DONE) return read_failure(db, rc, table, "meta", err);
     *err = "alex: shadow table " + table + "_meta: the meta row is missing";
     return SQLITE_CORRUPT_VTAB;
   }
@@ -174,7 +179,7 @@ int shadow_load(sqlite3* db, const std::string& schema, const std::string& table
   std::string where;
   if (after >= 0) {
     Stmt changed(db, "SELECT DISTINCT (id - 1) / ?1 FROM " + c + " WHERE generation > ?2");
-    if (changed.rc() != SQLITE_OK) return fail(db, changed.rc(), err);
+    if (changed.rc() != SQLITE_OK) return read_failure(db, changed.rc(), table, "chunks", err);
     sqlite3_bind_int64(changed.get(), 1, per_chunk);
     sqlite3_bind_int64(changed.get(), 2, after);
     while ((rc = sqlite3_step(changed.get())) == SQLITE_ROW) {
@@ -182,11 +187,11 @@ int shadow_load(sqlite3* db, const std::string& schema, const std::string& table
       if (chunk < 0 || chunk >= (int64_t{1} << 22)) return corrupt(chunk, "chunk number out of range");
       store->unload_chunk(static_cast<uint32_t>(chunk));
     }
-    if (rc != SQLITE_DONE) return fail(db, rc, err);
+    if (rc != SQLITE_DONE) return read_failure(db, rc, table, "chunks", err);
     where = " WHERE (id - 1) / ?1 IN (SELECT (id - 1) / ?1 FROM " + c + " WHERE generation > ?2)";
   }
   Stmt st(db, "SELECT id, data FROM " + c + where + " ORDER BY id");
-  if (st.rc() != SQLITE_OK) return fail(db, st.rc(), err);
+  if (st.rc() != SQLITE_OK) return read_failure(db, st.rc(), table, "chunks", err);
   if (after >= 0) {
     sqlite3_bind_int64(st.get(), 1, per_chunk);
     sqlite3_bind_int64(st.get(), 2, after);
@@ -216,7 +221,7 @@ int shadow_load(sqlite3* db, const std::string& schema, const std::string& table
     blobs[blob].assign(static_cast<const char*>(p), sqlite3_column_bytes(st.get(), 1));
     have++;
   }
-  if (rc != SQLITE_DONE) return fail(db, rc, err);
+  if (rc != SQLITE_DONE) return read_failure(db, rc, table, "chunks", err);
   if ((rc = load()) != SQLITE_OK) return rc;
   store->loaded();
   return SQLITE_OK;

@@ -36,7 +36,12 @@ struct Meta {
   int64_t generation = 0;
 };
 
-// Each returns a SQLite result code; on failure *err says why.
+// Each returns a SQLite result code; on failure *err says why. A failure
+// to read the shadow tables is either transient (out of memory, I/O, a
+// lock, an interrupt, an authorizer: returned as is, and the next
+// statement retries) or SQLITE_CORRUPT_VTAB naming the shadow table (a
+// missing table, column or row, a malformed blob or page): the table
+// cannot be read until it is repaired or dropped.
 // Creates the shadow tables and the meta row; keeps sqlite3_last_insert_rowid().
 int shadow_create(sqlite3* db, const std::string& schema, const std::string& table, const Meta& meta, std::string* err);
 int shadow_drop(sqlite3* db, const std::string& schema, const std::string& table, std::string* err);
@@ -55,8 +60,7 @@ int shadow_load(sqlite3* db, const std::string& schema, const std::string& table
 // when no statement is active, and this one is stepped to its first row and
 // left there. Inside an open transaction it changes nothing. rc() is the
 // error that reading failed with (an I/O error, a lock), which the caller
-// must report: SQLite may have rolled the transaction back. A meta table
-// that cannot be read at all is left to shadow_read_meta to describe.
+// must report: SQLite may have rolled the transaction back.
 class ReadSnapshot {
  public:
   ReadSnapshot(sqlite3* db, const std::string& schema, const std::string& table, std::string* err);

@@ -647,6 +647,9 @@ TEST(DurabilityTest, DamageSeenOnRefresh) {
       {"missing blob", "DELETE FROM t_chunks WHERE id = 7; UPDATE t_chunks SET generation = generation + 100 WHERE id = 8",
        "chunk 1"},
       {"rows count", "UPDATE t_meta SET rows = rows - 1", "t_meta"},
+      // Unreadable shadow tables are damage on a refresh as on a connect.
+      {"chunks table dropped", "DROP TABLE t_chunks", "t_chunks"},
+      {"chunks column renamed", "ALTER TABLE t_chunks RENAME COLUMN data TO d", "t_chunks"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -108,6 +108,29 @@ struct Registry {
   }
 };
 
+struct Table;
+
+struct Cursor {
+  sqlite3_vtab_cursor base;  // first: SQLite sees a Cursor* as a sqlite3_vtab_cursor*
+  Table* table = nullptr;
+  TableState* st = nullptr;
+  KeyRange range;            // keys outside are never returned
+  bool desc = false;
+  bool eof = true;
+  // Range walks: the tree position. It and `slot` are valid while the
+  // store is at `version`; after any change a walk re-seeks from `key`.
+  Store::Index::const_iterator it;
+  uint64_t version = 0;
+  // IN lists (and a single key): the keys, sorted and unique, and the
+  // next one to try.
+  bool list = false;
+  std::vector<int64_t> keys;
+  size_t next = 0;
+  // The current row.
+  int64_t key = 0;
+  uint32_t slot = 0;
+};
+
 struct Table {
   sqlite3_vtab base;  // first: SQLite sees a Table* as a sqlite3_vtab*
   sqlite3* db = nullptr;
@@ -119,30 +142,15 @@ struct Table {
   std::vector<signed char> changed;
   std::vector<sqlite3_value*> temps;
   ShadowWriter writer;  // the commit's statements, prepared once
+  // A closed cursor kept for the next xOpen: most statements open one, and
+  // a point query should not pay an allocation for it.
+  std::unique_ptr<Cursor> spare;
 
   // SQLite takes a message out of zErrMsg only where it reports one; a
   // message set where it does not (xCommit, xRollback) stays until here.
   ~Table() { sqlite3_free(base.zErrMsg); }
 };
 
-struct Cursor {
-  sqlite3_vtab_cursor base;  // first, as above
-  TableState* st = nullptr;
-  KeyRange range;            // keys outside are never returned
-  bool desc = false;
-  bool eof = true;
-  // Range walks: the tree position. It and `slot` are valid while the
-  // store is at `version`; after any change a walk re-seeks from `key`.
-  Store::Index::const_iterator it;
-  uint64_t version = 0;
-  // IN lists: the keys, sorted and unique, and the next one to try.
-  bool list = false;
-  std::vector<int64_t> keys;
-  size_t next = 0;
-  // The current row.
-  int64_t key = 0;
-  uint32_t slot = 0;
-};
 
 Table* table_of(sqlite3_vtab* v) { return reinterpret_cast<Table*>(v); }
 Cursor* cursor_of(sqlite3_vtab_cursor* c) { return reinterpret_cast<Cursor*>(c); }
@@ -425,15 +433,21 @@ int x_open(sqlite3_vtab* v, sqlite3_vtab_cursor** out) {
   return guarded([&]() -> int {
     Table* t = table_of(v);
     if (int rc = refresh(t); rc != SQLITE_OK) return rc;
-    auto* c = new Cursor();
+    Cursor* c = t->spare ? t->spare.release() : new Cursor();
+    c->table = t;
     c->st = t->state.get();
     *out = &c->base;
     return SQLITE_OK;
   });
 }
 
-int x_close(sqlite3_vtab_cursor* c) {
-  delete cursor_of(c);
+int x_close(sqlite3_vtab_cursor* cur) {
+  std::unique_ptr<Cursor> c(cursor_of(cur));
+  Table* t = c->table;
+  if (!t->spare) {
+    c->keys.clear();  // x_filter sets every other field before use
+    t->spare = std::move(c);
+  }
   return SQLITE_OK;
 }
 
@@ -543,6 +557,12 @@ int x_filter(sqlite3_vtab_cursor* cur, int idx_num, const char*, int argc, sqlit
       auto hi = std::upper_bound(lo, c->keys.end(), c->range.hi);
       c->keys.erase(hi, c->keys.end());
       c->keys.erase(c->keys.begin(), lo);
+      settle_list(c);
+    } else if (c->range.lo == c->range.hi) {
+      // One key: a lookup, and the next x_next ends it without moving
+      // through the tree.
+      c->keys.assign(1, c->range.lo);
+      c->list = true;
       settle_list(c);
     } else if (c->desc) {
       seek_down(c, c->range.hi, true);

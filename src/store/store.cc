@@ -22,33 +22,6 @@ constexpr size_t kCompactFloor = 4096;
 Store::Store(std::vector<ColumnType> columns, int chunk_rows_log2)
     : types_(std::move(columns)), chunk_log2_(std::clamp(chunk_rows_log2, 6, 20)) {}
 
-Value Store::get(uint32_t slot, int col) const {
-  const CellRef& ref = refs_[(slot >> chunk_log2_) * types_.size() + static_cast<size_t>(col)];
-  const uint32_t off = offset_of(slot);
-  const uint64_t cell = ref.cells[off];
-  const ColumnType ct = types_[col];
-  ValueType t;
-  if (ct == ColumnType::kAny) {
-    t = static_cast<ValueType>(static_cast<const uint8_t*>(ref.kinds)[off]);
-  } else if (bit(static_cast<const uint64_t*>(ref.kinds), off)) {
-    t = ValueType::kNull;
-  } else {
-    static constexpr ValueType kTypeOf[] = {ValueType::kInteger, ValueType::kReal, ValueType::kText, ValueType::kBlob};
-    t = kTypeOf[static_cast<int>(ct)];
-  }
-  switch (t) {
-    case ValueType::kNull: return Value::Null();
-    case ValueType::kInteger: return Value::Integer(static_cast<int64_t>(cell));
-    case ValueType::kReal: return Value::Real(std::bit_cast<double>(cell));
-    default: {
-      Value v;
-      v.type = t;
-      v.bytes = std::string_view(chunk_of(slot).columns[col].arena.data() + (cell >> 32), cell & 0xffffffffu);
-      return v;
-    }
-  }
-}
-
 namespace {
 
 uint64_t zigzag(uint64_t d) { return (d << 1) ^ (0 - (d >> 63)); }

@@ -51,6 +51,7 @@
 #define ALEX_STORE_STORE_H_
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -275,6 +276,35 @@ class Store {
   int base_level_ = -1;      // savepoints 0..base_level_ hold the starting state (rollback_to)
   uint64_t version_ = 0;
 };
+
+// Inline: it is the inner loop of every scan, and the caller's switch on
+// the type folds into it.
+inline Value Store::get(uint32_t slot, int col) const {
+  const CellRef& ref = refs_[(slot >> chunk_log2_) * types_.size() + static_cast<size_t>(col)];
+  const uint32_t off = offset_of(slot);
+  const uint64_t cell = ref.cells[off];
+  const ColumnType ct = types_[col];
+  ValueType t;
+  if (ct == ColumnType::kAny) {
+    t = static_cast<ValueType>(static_cast<const uint8_t*>(ref.kinds)[off]);
+  } else if (bit(static_cast<const uint64_t*>(ref.kinds), off)) {
+    t = ValueType::kNull;
+  } else {
+    constexpr ValueType kTypeOf[] = {ValueType::kInteger, ValueType::kReal, ValueType::kText, ValueType::kBlob};
+    t = kTypeOf[static_cast<int>(ct)];
+  }
+  switch (t) {
+    case ValueType::kNull: return Value::Null();
+    case ValueType::kInteger: return Value::Integer(static_cast<int64_t>(cell));
+    case ValueType::kReal: return Value::Real(std::bit_cast<double>(cell));
+    default: {
+      Value v;
+      v.type = t;
+      v.bytes = std::string_view(chunk_of(slot).columns[col].arena.data() + (cell >> 32), cell & 0xffffffffu);
+      return v;
+    }
+  }
+}
 
 }  // namespace alex::store
 

@@ -271,9 +271,6 @@ void Store::begin() {
 
 void Store::commit() {
   in_txn_ = false;
-  undo_.clear();
-  saved_.clear();
-  marks_.clear();
   // Erased slots become reusable. The list may name a slot whose erase was
   // undone (or that was erased again since): the retained bit decides.
   for (uint32_t slot : pending_free_) {
@@ -283,14 +280,24 @@ void Store::commit() {
     clear_row(slot);
     free_.push_back(slot);
   }
-  pending_free_.clear();
+  end_logs();
 }
 
 void Store::rollback() {
   undo_to(0);
   in_txn_ = false;
+  end_logs();  // every erase was undone: all pending slots are live
+}
+
+void Store::end_logs() {
+  auto empty = [](auto& v) {
+    if (v.capacity() > kKeptLogEntries) std::remove_reference_t<decltype(v)>().swap(v);
+    else v.clear();
+  };
+  empty(undo_);
+  empty(saved_);
+  empty(pending_free_);
   marks_.clear();
-  pending_free_.clear();  // every erase was undone: all of them are live
 }
 
 // SQLite announces to a table only the savepoints opened after it joined

@@ -247,6 +247,11 @@ class Store {
     if (in_txn_) undo_.push_back(std::move(u));
   }
   void undo_to(size_t position);
+  // Empties the undo log, saved values, pending slots and marks at the end
+  // of a transaction. A log past kKeptLogEntries (a bulk load in one
+  // transaction: 24 bytes per row) is freed, not kept for the next one.
+  static constexpr size_t kKeptLogEntries = size_t{1} << 16;
+  void end_logs();
 
   std::vector<ColumnType> types_;
   int chunk_log2_;

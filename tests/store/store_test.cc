@@ -262,6 +262,26 @@ TEST(StoreTest, SlotsAreReusedAfterCommitNotBefore) {
   EXPECT_EQ(s.check(), "");
 }
 
+// A transaction that inserted (or erased) many rows does not leave its
+// undo log allocated after it ends.
+TEST(StoreTest, LargeTransactionsFreeTheirLogs) {
+  Store s({ColumnType::kInteger});
+  const Value v = Value::Integer(1);
+  const int64_t n = 300000;
+  for (bool commit : {true, false}) {
+    const size_t before = s.memory_bytes();
+    s.begin();
+    for (int64_t k = 0; k < n; k++) ASSERT_TRUE(s.insert(commit ? k : n + k, &v).ok());
+    const size_t during = s.memory_bytes();
+    EXPECT_GT(during, before + n * 24) << "the log holds an entry per insert";
+    if (commit) s.commit();
+    else s.rollback();
+    EXPECT_LT(s.memory_bytes() + n * 20, during) << (commit ? "commit" : "rollback") << " keeps the log";
+    EXPECT_EQ(s.check(), "");
+  }
+  EXPECT_EQ(s.size(), static_cast<size_t>(n));
+}
+
 TEST(StoreTest, ArenaCompactsUnderRepeatedUpdates) {
   Store s({ColumnType::kText});
   const std::string a(1000, 'a');

@@ -151,7 +151,6 @@ struct Table {
   ~Table() { sqlite3_free(base.zErrMsg); }
 };
 
-
 Table* table_of(sqlite3_vtab* v) { return reinterpret_cast<Table*>(v); }
 Cursor* cursor_of(sqlite3_vtab_cursor* c) { return reinterpret_cast<Cursor*>(c); }
 

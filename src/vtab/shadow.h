@@ -59,7 +59,7 @@ int shadow_load(sqlite3* db, const std::string& schema, const std::string& table
 // other connections commit: SQLite ends an autocommit read transaction only
 // when no statement is active, and this one is stepped to its first row and
 // left there. Inside an open transaction it changes nothing. rc() is the
-// error that reading failed with (an I/O error, a lock), which the caller
+// error reading the meta table failed with (as above), which the caller
 // must report: SQLite may have rolled the transaction back.
 class ReadSnapshot {
  public:

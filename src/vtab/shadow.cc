@@ -55,6 +55,8 @@ int read_failure(sqlite3* db, int rc, const std::string& table, const char* suff
   switch (rc & 0xff) {
     case SQLITE_NOMEM: case SQLITE_IOERR: case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_FULL:
     case SQLITE_CANTOPEN: case SQLITE_INTERRUPT: case SQLITE_PROTOCOL: case SQLITE_AUTH: case SQLITE_PERM:
+    case SQLITE_READONLY:  // a read-only connection to a WAL file that needs recovery
+    case SQLITE_TOOBIG:    // a blob past this connection's SQLITE_LIMIT_LENGTH
       return fail(db, rc, err);
   }
   *err = "alex: shadow table " + table + "_" + suffix + ": " + sqlite3_errmsg(db);

@@ -38,10 +38,10 @@ struct Meta {
 
 // Each returns a SQLite result code; on failure *err says why. A failure
 // to read the shadow tables is either transient (out of memory, I/O, a
-// lock, an interrupt, an authorizer: returned as is, and the next
-// statement retries) or SQLITE_CORRUPT_VTAB naming the shadow table (a
-// missing table, column or row, a malformed blob or page): the table
-// cannot be read until it is repaired or dropped.
+// lock, an interrupt, an authorizer, a read-only WAL, a length limit:
+// returned as is, and the next statement retries) or SQLITE_CORRUPT_VTAB
+// naming the shadow table (a missing table, column or row, a malformed
+// blob or page): the table cannot be read until it is repaired or dropped.
 // Creates the shadow tables and the meta row; keeps sqlite3_last_insert_rowid().
 int shadow_create(sqlite3* db, const std::string& schema, const std::string& table, const Meta& meta, std::string* err);
 int shadow_drop(sqlite3* db, const std::string& schema, const std::string& table, std::string* err);

@@ -970,6 +970,28 @@ TEST(DurabilityTest, DropTableOfAnotherStorageFormat) {
   remove_db(path);
 }
 
+// A chunk blob longer than the connection's SQLITE_LIMIT_LENGTH cannot be
+// read, but that is the connection's setting, not damage: the statement
+// fails with SQLITE_TOOBIG, and once the limit is raised the table reads
+// normally (it is not marked damaged).
+TEST(DurabilityTest, LengthLimitIsNotDamage) {
+  const std::string path = temp_db("toobig");
+  make_damage_db(path);
+  std::string rows;
+  {
+    Db db(path);
+    rows = one(db, "SELECT count(*) FROM t");
+  }
+  Db db(path);
+  sqlite3_limit(db.handle(), SQLITE_LIMIT_LENGTH, 1000);
+  Result r = db.run("SELECT count(*) FROM t");
+  EXPECT_EQ(r.rc, SQLITE_TOOBIG) << r.str();
+  sqlite3_limit(db.handle(), SQLITE_LIMIT_LENGTH, 1000000000);
+  EXPECT_EQ(one(db, "SELECT count(*) FROM t"), rows);
+  EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+  remove_db(path);
+}
+
 // LIMIT (docs/DESIGN say "INSERT ... RETURNING works"): RETURNING the key
 // of a row inserted without one gives NULL. SQLite evaluates RETURNING from
 // the registers it passed to xUpdate; the key xUpdate chose reaches only

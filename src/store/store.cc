@@ -24,6 +24,62 @@ Store::Store(std::vector<ColumnType> columns, int chunk_rows_log2)
 
 namespace {
 
+// Varints and the reader serve both the packed keys and the blobs.
+void put_varint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// A bounds-checked reader: every get fails (returns false) rather than
+// read past the end.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool u8(uint8_t* v) {
+    if (pos_ + 1 > in_.size()) return false;
+    *v = static_cast<uint8_t>(in_[pos_++]);
+    return true;
+  }
+  bool u32(uint32_t* v) {
+    if (in_.size() - pos_ < 4) return false;
+    *v = 0;
+    for (int i = 0; i < 4; i++) *v |= uint32_t{static_cast<uint8_t>(in_[pos_ + i])} << (8 * i);
+    pos_ += 4;
+    return true;
+  }
+  bool u64(uint64_t* v) {
+    if (in_.size() - pos_ < 8) return false;
+    *v = 0;
+    for (int i = 0; i < 8; i++) *v |= uint64_t{static_cast<uint8_t>(in_[pos_ + i])} << (8 * i);
+    pos_ += 8;
+    return true;
+  }
+  bool varint(uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t b;
+      if (!u8(&b)) return false;
+      *v |= uint64_t{b & 0x7fu} << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  }
+  bool bytes(uint64_t n, std::string_view* v) {
+    if (in_.size() - pos_ < n) return false;
+    *v = in_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
 uint64_t zigzag(uint64_t d) { return (d << 1) ^ (0 - (d >> 63)); }
 uint64_t unzigzag(uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
 size_t varint_size(uint64_t v) { return (static_cast<size_t>(std::bit_width(v | 1)) + 6) / 7; }
@@ -39,21 +95,16 @@ bool Store::for_each_key(const Chunk& ch, F&& f) const {
     }
     return true;
   }
-  const auto* p = reinterpret_cast<const unsigned char*>(ch.packed.data());
-  const auto* end = p + ch.packed.size();
+  Reader r(ch.packed);
   uint64_t key = 0;
   for (uint32_t off = 0; off < rows; off++) {
     if (!bit(ch.live, off)) continue;
-    uint64_t z = 0;
-    for (int shift = 0;; shift += 7) {
-      if (p == end || shift > 63) return false;
-      z |= uint64_t{*p & 0x7fu} << shift;
-      if (!(*p++ & 0x80)) break;
-    }
+    uint64_t z;
+    if (!r.varint(&z)) return false;
     key += unzigzag(z);
     f(off, static_cast<int64_t>(key));
   }
-  return p == end;
+  return r.done();
 }
 
 void Store::pack_keys(Chunk& ch) {
@@ -69,10 +120,8 @@ void Store::pack_keys(Chunk& ch) {
   packed.reserve(size);
   prev = 0;
   for_each_key(ch, [&](uint32_t, int64_t k) {
-    uint64_t z = zigzag(static_cast<uint64_t>(k) - prev);
+    put_varint(&packed, zigzag(static_cast<uint64_t>(k) - prev));
     prev = static_cast<uint64_t>(k);
-    for (; z >= 0x80; z >>= 7) packed.push_back(static_cast<char>(z | 0x80));
-    packed.push_back(static_cast<char>(z));
   });
   ch.packed = std::move(packed);
   std::vector<int64_t>().swap(ch.keys);
@@ -110,9 +159,7 @@ uint32_t Store::allocate_slot() {
   // Room first: nothing below throws once the chunk is in.
   if (refs_.capacity() < refs_.size() + types_.size()) refs_.reserve(2 * refs_.size() + types_.size());
   chunks_.push_back(std::move(ch));
-  for (const ColumnChunk& c : chunks_.back().columns) {
-    refs_.push_back({c.cells.data(), c.nulls.empty() ? static_cast<const void*>(c.types.data()) : c.nulls.data()});
-  }
+  for (size_t i = 0; i < types_.size(); i++) refs_.push_back(cell_ref(chunks_.back().columns[i], types_[i]));
   // Hand out the new chunk's slots in ascending order: the rest go on the
   // free list highest first, so pops return first+1, first+2, ...
   for (uint32_t s = first + rows - 1; s > first; s--) free_.push_back(s);
@@ -205,12 +252,12 @@ Status Store::insert(int64_t key, const Value* row) {
     if (uses_arena(row[col].type) && row[col].bytes.size() > UINT32_MAX / 2) return Status::TooBig("string or blob too big");
   }
   const uint32_t slot = allocate_slot();
-  int64_t& key_slot = key_cell(slot);
+  int64_t& key_ref = key_cell(slot);
   if (!index_.insert(key, slot).second) {
     free_.push_back(slot);  // untouched: hand it back
     return Status::Constraint("key exists");
   }
-  key_slot = key;
+  key_ref = key;
   for (int col = 0; col < column_count(); col++) store_value(slot, col, row[col]);
   set_live(slot, true);
   touch(slot, kAllBlobs);
@@ -251,10 +298,10 @@ Status Store::rekey(int64_t from, int64_t to) {
   if (index_.find(to) != index_.end()) return Status::Constraint("key exists");
   auto it = index_.find(from);
   const uint32_t slot = it.payload();
-  int64_t& key_slot = key_cell(slot);
+  int64_t& key_ref = key_cell(slot);
   index_.erase(from);
   index_.insert(to, slot);
-  key_slot = to;
+  key_ref = to;
   touch(slot, 0);
   log({Undo::Kind::kRekey, 0, from, to});
   return Status::OK();
@@ -357,10 +404,10 @@ void Store::undo_to(size_t position) {
       }
       case Undo::Kind::kRekey: {
         const uint32_t slot = index_.find(u.aux).payload();
-        int64_t& key_slot = key_cell(slot);
+        int64_t& key_ref = key_cell(slot);
         index_.erase(u.aux);
         index_.insert(u.key, slot);
-        key_slot = u.key;
+        key_ref = u.key;
         touch(slot, 0);
         break;
       }
@@ -424,8 +471,8 @@ std::string Store::check() const {
     const Chunk& ch = chunks_[ci];
     for (size_t col = 0; col < types_.size(); col++) {
       const CellRef& ref = refs_[ci * types_.size() + col];
-      const ColumnChunk& c = ch.columns[col];
-      if (ref.cells != c.cells.data() || ref.kinds != (types_[col] == ColumnType::kAny ? static_cast<const void*>(c.types.data()) : c.nulls.data())) {
+      const CellRef want = cell_ref(ch.columns[col], types_[col]);
+      if (ref.cells != want.cells || ref.kinds != want.kinds) {
         return "chunk " + std::to_string(ci) + " column " + std::to_string(col) + ": the cell table points elsewhere";
       }
     }
@@ -538,61 +585,6 @@ char* put_le(char* p, T v) {
 void put_u64(std::string* out, uint64_t v) {
   for (int i = 0; i < 8; i++) out->push_back(static_cast<char>(v >> (8 * i)));
 }
-void put_varint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// A bounds-checked reader: every get fails (returns false) rather than
-// read past the end.
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool u8(uint8_t* v) {
-    if (pos_ + 1 > in_.size()) return false;
-    *v = static_cast<uint8_t>(in_[pos_++]);
-    return true;
-  }
-  bool u32(uint32_t* v) {
-    if (in_.size() - pos_ < 4) return false;
-    *v = 0;
-    for (int i = 0; i < 4; i++) *v |= uint32_t{static_cast<uint8_t>(in_[pos_ + i])} << (8 * i);
-    pos_ += 4;
-    return true;
-  }
-  bool u64(uint64_t* v) {
-    if (in_.size() - pos_ < 8) return false;
-    *v = 0;
-    for (int i = 0; i < 8; i++) *v |= uint64_t{static_cast<uint8_t>(in_[pos_ + i])} << (8 * i);
-    pos_ += 8;
-    return true;
-  }
-  bool varint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t b;
-      if (!u8(&b)) return false;
-      *v |= uint64_t{b & 0x7fu} << shift;
-      if (!(b & 0x80)) return true;
-    }
-    return false;
-  }
-  bool bytes(uint64_t n, std::string_view* v) {
-    if (in_.size() - pos_ < n) return false;
-    *v = in_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool done() const { return pos_ == in_.size(); }
-
- private:
-  std::string_view in_;
-  size_t pos_ = 0;
-};
-
 }  // namespace
 
 void Store::encode(uint32_t chunk, int col, std::string* out) const {

@@ -266,6 +266,9 @@ class Store {
     const uint64_t* cells;
     const void* kinds;  // const uint64_t* nulls, or const uint8_t* types
   };
+  static CellRef cell_ref(const ColumnChunk& c, ColumnType type) {
+    return {c.cells.data(), type == ColumnType::kAny ? static_cast<const void*>(c.types.data()) : c.nulls.data()};
+  }
   std::vector<CellRef> refs_;
   Index index_;
   std::vector<uint32_t> free_;          // reusable slots (may hold stale entries; checked on pop)

@@ -135,6 +135,46 @@ void Store::unpack_keys(Chunk& ch) {
   std::string().swap(ch.packed);
 }
 
+void Store::prefetch(int64_t key, uint64_t columns) const {
+  // The chunk: the last one whose first key is <= key. Interpolating
+  // between the first and last chunk's first keys lands on it or next to
+  // it when rows arrive at a steady rate; else a binary search (which,
+  // when the first keys are not in order, finds some chunk: a wasted
+  // prefetch).
+  const size_t n = chunk_first_.size();
+  const int64_t* first = chunk_first_.data();
+  if (columns == 0 || n < 2 || key < first[0]) return;
+  size_t c = n - 1;
+  if (key < first[n - 1]) {
+    const double at = (static_cast<double>(key) - static_cast<double>(first[0])) /
+                      (static_cast<double>(first[n - 1]) - static_cast<double>(first[0]));
+    c = std::min(static_cast<size_t>(at * static_cast<double>(n - 1)), n - 2);
+    if (first[c] > key || first[c + 1] <= key) {
+      if (c > 0 && first[c - 1] <= key && first[c] > key) c--;
+      else if (first[c + 1] <= key && first[c + 2] > key) c++;  // c + 2 <= n - 1
+      else c = static_cast<size_t>(std::upper_bound(first + 1, first + n, key) - first) - 1;
+    }
+  }
+  // The row: interpolate within the chunk (the last one by its
+  // predecessor's spacing) and fetch 4 rows either side of the guess.
+  const double span = c + 1 < n ? static_cast<double>(first[c + 1]) - static_cast<double>(first[c])
+                                 : static_cast<double>(first[c]) - static_cast<double>(first[c - 1]);
+  const double rows = chunk_rows();
+  const double at = (static_cast<double>(key) - static_cast<double>(first[c])) / span * rows;
+  if (!(span > 0 && at >= 0 && at < rows)) return;  // keys out of order, or past the end
+  const uint32_t off = static_cast<uint32_t>(at);
+  const uint32_t lo = off < 4 ? 0 : off - 4;
+  const uint32_t hi = std::min(off + 4, chunk_rows() - 1);
+  const CellRef* ref = &refs_[c * types_.size()];
+  for (size_t col = 0; col < types_.size(); col++) {
+    if (!((columns >> col) & 1)) continue;
+    __builtin_prefetch(ref[col].cells + lo);
+    __builtin_prefetch(ref[col].cells + hi);
+    if (types_[col] == ColumnType::kAny) __builtin_prefetch(static_cast<const uint8_t*>(ref[col].kinds) + off);
+    else __builtin_prefetch(static_cast<const uint64_t*>(ref[col].kinds) + off / 64);
+  }
+}
+
 uint32_t Store::allocate_slot() {
   if (!free_.empty()) {
     uint32_t s = free_.back();
@@ -158,7 +198,9 @@ uint32_t Store::allocate_slot() {
   const uint32_t first = slot_count();
   // Room first: nothing below throws once the chunk is in.
   if (refs_.capacity() < refs_.size() + types_.size()) refs_.reserve(2 * refs_.size() + types_.size());
+  if (chunk_first_.capacity() == chunk_first_.size()) chunk_first_.reserve(2 * chunk_first_.size() + 1);
   chunks_.push_back(std::move(ch));
+  chunk_first_.push_back(0);
   for (size_t i = 0; i < types_.size(); i++) refs_.push_back(cell_ref(chunks_.back().columns[i], types_[i]));
   // Hand out the new chunk's slots in ascending order: the rest go on the
   // free list highest first, so pops return first+1, first+2, ...
@@ -258,6 +300,7 @@ Status Store::insert(int64_t key, const Value* row) {
     return Status::Constraint("key exists");
   }
   key_ref = key;
+  if (offset_of(slot) == 0) chunk_first_[slot >> chunk_log2_] = key;
   for (int col = 0; col < column_count(); col++) store_value(slot, col, row[col]);
   set_live(slot, true);
   touch(slot, kAllBlobs);
@@ -441,7 +484,7 @@ size_t Store::memory_bytes() const {
   size_t bytes = sizeof(*this) + index_.memory_bytes() + chunks_.capacity() * sizeof(Chunk) +
                  free_.capacity() * sizeof(uint32_t) + pending_free_.capacity() * sizeof(uint32_t) +
                  undo_.capacity() * sizeof(Undo) + dirty_.capacity() * sizeof(uint32_t) +
-                 refs_.capacity() * sizeof(CellRef);
+                 refs_.capacity() * sizeof(CellRef) + chunk_first_.capacity() * sizeof(int64_t);
   for (const Chunk& ch : chunks_) {
     bytes += ch.keys.capacity() * sizeof(int64_t) + ch.packed.capacity() + (ch.live.capacity() + ch.retained.capacity()) * sizeof(uint64_t) +
              ch.columns.capacity() * sizeof(ColumnChunk);
@@ -731,6 +774,7 @@ Status Store::load_chunk(uint32_t chunk, const std::string_view* blobs) {
   Status s = decode_keys(chunk, blobs[0], &live);
   for (int col = 0; s.ok() && col < column_count(); col++) s = decode_column(chunk, col, blobs[col + 1]);
   if (s.ok()) {
+    if (!live.empty()) chunk_first_[chunk] = live.front().first;
     for (const auto& [key, slot] : live) {
       if (!index_.insert(key, slot).second) {
         s = Status::Corrupt("key " + std::to_string(key) + " appears twice");
@@ -765,6 +809,7 @@ void Store::loaded() {
 void Store::clear() {
   chunks_.clear();
   refs_.clear();
+  chunk_first_.clear();
   dirty_.clear();
   index_.clear();
   free_.clear();

@@ -126,6 +126,7 @@ struct Cursor {
   bool list = false;
   std::vector<int64_t> keys;
   size_t next = 0;
+  uint64_t prefetch = 0;  // the store columns the statement reads (plan_reads)
   // The current row.
   int64_t key = 0;
   uint32_t slot = 0;
@@ -482,6 +483,7 @@ void settle_list(Cursor* c) {
   while (c->next < c->keys.size()) {
     const int64_t k = c->desc ? c->keys[c->keys.size() - 1 - c->next] : c->keys[c->next];
     c->next++;
+    s.prefetch(k, c->prefetch);
     const uint32_t slot = s.find(k);
     if (slot != Store::kNoSlot) {
       c->key = k;
@@ -527,6 +529,10 @@ int x_filter(sqlite3_vtab_cursor* cur, int idx_num, const char*, int argc, sqlit
     c->eof = false;
     c->list = false;
     c->next = 0;
+    c->prefetch = 0;
+    for (int col = 0; col < kUsedColumns && col < static_cast<int>(c->st->store_col.size()); col++) {
+      if (plan_reads(idx_num, col) && c->st->store_col[col] >= 0) c->prefetch |= uint64_t{1} << c->st->store_col[col];
+    }
     bool none = false;
     std::vector<int64_t> other;
     for (int i = 0; i < argc && i < kMaxArgs; i++) {

@@ -10,13 +10,18 @@
 //   ----------   ------------------------------------------------------
 //   0            descending: ORDER BY key DESC was consumed
 //   1            one or more key constraints are used (else a full scan)
-//   2..28        3 bits per argv value, argv[0] first:
+//   2..25        3 bits per argv value, argv[0] first:
 //                  0 key = v      1 key > v      2 key >= v
 //                  3 key < v      4 key <= v     5 key IN (list), the list
 //                  read all at once with sqlite3_vtab_in_first/next
+//   26 + i       lookups (= or IN) only, i = 0..4: the statement reads
+//                column i (schema order; from colUsed), so the lookup
+//                prefetches its cells while it searches the index
+//                (Store::prefetch)
 //
-// At most kMaxArgs values (9 x 3 bits fit above bit 1, and SQLite honours
-// omit only for argv 1..16); further key constraints are left to SQLite. Every key constraint used is omitted: xFilter
+// At most kMaxArgs values (8 x 3 bits fit between bits 1 and 26, and
+// SQLite honours omit only for argv 1..16); further key constraints are
+// left to SQLite. Every key constraint used is omitted: xFilter
 // applies SQLite's comparison rules exactly (values.h), so SQLite checks
 // nothing again. All bounds together become one interval [lo, hi]; an IN
 // list is sorted, deduplicated and clipped to it; one walk of the ALEX tree
@@ -41,11 +46,14 @@ namespace alex::vtab {
 
 enum class ArgOp : int { kEq = 0, kGt, kGe, kLt, kLe, kIn };
 
-constexpr int kMaxArgs = 9;
+constexpr int kMaxArgs = 8;
+constexpr int kUsedShift = 26;
+constexpr int kUsedColumns = 5;
 
 inline bool plan_desc(int idx_num) { return idx_num & 1; }
 inline bool plan_uses_key(int idx_num) { return idx_num & 2; }
 inline ArgOp plan_arg(int idx_num, int i) { return static_cast<ArgOp>((idx_num >> (2 + 3 * i)) & 7); }
+inline bool plan_reads(int idx_num, int col) { return col < kUsedColumns && ((idx_num >> (kUsedShift + col)) & 1); }
 
 // Fills the outputs of `info` for a table with `rows` rows whose key
 // column is `key_column` (-1: only the rowid names the key) and is called

@@ -327,6 +327,36 @@ TEST(StoreTest, DirtyChunksTrackChangesAndUndo) {
   EXPECT_FALSE(s.blob_dirty(2, 1));
 }
 
+// prefetch() only guesses, but it reads chunk_first_ and the cell table:
+// it must take any key on any store (ASan/UBSan builds check the reads and
+// the double -> integer conversions), and it changes nothing.
+TEST(StoreTest, PrefetchTakesAnyKey) {
+  Store s({ColumnType::kReal, ColumnType::kAny, ColumnType::kText}, 4);
+  std::vector<int64_t> probes = {INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX};
+  auto probe_all = [&] {
+    for (int64_t k : probes) {
+      for (uint64_t cols : {uint64_t{0}, uint64_t{1}, uint64_t{6}, ~uint64_t{0}}) s.prefetch(k, cols);
+    }
+  };
+  probe_all();  // empty
+  const Value row[] = {Value::Real(1.5), Value::Integer(2), Value::Text("x")};
+  auto add = [&](int64_t k) {
+    ASSERT_TRUE(s.insert(k, row).ok());
+    probes.push_back(k);
+    probes.push_back(k + (k < INT64_MAX));
+    probe_all();
+  };
+  for (int64_t i = 0; i < 40; i++) add(1700000000000000000 + 1000 * i);  // in order: three chunks
+  for (int64_t k : {INT64_MAX, INT64_MIN, int64_t{5}, int64_t{-5}}) add(k);  // then anywhere
+  for (int64_t i = 0; i < 40; i++) add(i % 2 ? INT64_MAX - 1000 - i : INT64_MIN + 1000 + i);
+  for (int64_t i = 0; i < 40; i += 3) ASSERT_TRUE(s.erase(1700000000000000000 + 1000 * i));
+  probe_all();
+  EXPECT_EQ(s.check(), "");
+  EXPECT_EQ(s.get(s.find(INT64_MAX), 0).r, 1.5);
+  s.clear();
+  probe_all();
+}
+
 TEST(StorePersistenceTest, ValuesLeftInDeadSlotsAreIgnored) {
   // An erase rewrites only the key blob, so a saved column blob may still
   // hold the erased row's value: loading must ignore it.

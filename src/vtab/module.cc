@@ -570,8 +570,10 @@ int x_filter(sqlite3_vtab_cursor* cur, int idx_num, const char*, int argc, sqlit
       c->list = true;
       settle_list(c);
     } else if (c->desc) {
+      c->st->store.prefetch(c->range.hi, c->prefetch);
       seek_down(c, c->range.hi, true);
     } else {
+      c->st->store.prefetch(c->range.lo, c->prefetch);
       c->it = c->st->store.index().lower_bound(c->range.lo);
       settle_walk(c);
     }

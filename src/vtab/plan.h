@@ -14,10 +14,10 @@
 //                  0 key = v      1 key > v      2 key >= v
 //                  3 key < v      4 key <= v     5 key IN (list), the list
 //                  read all at once with sqlite3_vtab_in_first/next
-//   26 + i       lookups (= or IN) only, i = 0..4: the statement reads
-//                column i (schema order; from colUsed), so the lookup
-//                prefetches its cells while it searches the index
-//                (Store::prefetch)
+//   26 + i       plans on the key only, i = 0..4: the statement reads
+//                column i (schema order; from colUsed), so each lookup,
+//                and a walk's first row, prefetches its cells while the
+//                index is searched (Store::prefetch)
 //
 // At most kMaxArgs values (8 x 3 bits fit between bits 1 and 26, and
 // SQLite honours omit only for argv 1..16); further key constraints are

@@ -175,16 +175,16 @@ TEST(ModuleTest, QueryPlans) {
   ASSERT_TRUE(db.run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) "
                      "INSERT INTO t SELECT x, x FROM c")
                   .ok());
-  // A lookup's idxNum also says which columns the statement names (bit
+  // A plan on the key also says which columns the statement names (bit
   // 26 + column: 3 << 26 is ts and v), to prefetch them.
   EXPECT_EQ(plan(db, "SELECT * FROM t WHERE ts = 5"), "SCAN t VIRTUAL TABLE INDEX 201326594:eq(ts)");
   EXPECT_EQ(plan(db, "SELECT ts FROM t WHERE ts = 5"), "SCAN t VIRTUAL TABLE INDEX 67108866:eq(ts)");
   EXPECT_EQ(plan(db, "SELECT count(*) FROM t WHERE rowid = 5"), "SCAN t VIRTUAL TABLE INDEX 2:eq(ts)");
   EXPECT_EQ(plan(db, "SELECT * FROM t WHERE ts IN (1, 2, 3)"), "SCAN t VIRTUAL TABLE INDEX 201326614:in(ts)");
-  EXPECT_EQ(plan(db, "SELECT * FROM t WHERE ts > 5"), "SCAN t VIRTUAL TABLE INDEX 6:range(ts>)");
-  EXPECT_EQ(plan(db, "SELECT * FROM t WHERE ts BETWEEN 1 AND 9"), "SCAN t VIRTUAL TABLE INDEX 138:range(ts>=,<=)");
+  EXPECT_EQ(plan(db, "SELECT * FROM t WHERE ts > 5"), "SCAN t VIRTUAL TABLE INDEX 201326598:range(ts>)");
+  EXPECT_EQ(plan(db, "SELECT * FROM t WHERE ts BETWEEN 1 AND 9"), "SCAN t VIRTUAL TABLE INDEX 201326730:range(ts>=,<=)");
   EXPECT_EQ(plan(db, "SELECT * FROM t WHERE ts >= 1 AND ts < 9 ORDER BY ts DESC"),
-            "SCAN t VIRTUAL TABLE INDEX 107:range(ts>=,<) desc");
+            "SCAN t VIRTUAL TABLE INDEX 201326699:range(ts>=,<) desc");
   EXPECT_EQ(plan(db, "SELECT * FROM t ORDER BY ts"), "SCAN t VIRTUAL TABLE INDEX 0:scan");
   EXPECT_EQ(plan(db, "SELECT * FROM t ORDER BY rowid DESC LIMIT 3"), "SCAN t VIRTUAL TABLE INDEX 1:scan desc");
   EXPECT_EQ(plan(db, "SELECT * FROM t WHERE v > 1"), "SCAN t VIRTUAL TABLE INDEX 0:scan");

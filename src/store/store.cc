@@ -25,12 +25,17 @@ Store::Store(std::vector<ColumnType> columns, int chunk_rows_log2)
 namespace {
 
 // Varints and the reader serve both the packed keys and the blobs.
-void put_varint(std::string* out, uint64_t v) {
+char* put_varint(char* p, uint64_t v) {
   while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
+    *p++ = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  *p++ = static_cast<char>(v);
+  return p;
+}
+void put_varint(std::string* out, uint64_t v) {
+  char buf[10];
+  out->append(buf, put_varint(buf, v) - buf);
 }
 
 // A bounds-checked reader: every get fails (returns false) rather than
@@ -116,11 +121,11 @@ void Store::pack_keys(Chunk& ch) {
     prev = static_cast<uint64_t>(k);
   });
   if (ch.live_count > 0 && size >= ch.live_count * sizeof(int64_t)) return;  // no smaller: stay unpacked
-  std::string packed;
-  packed.reserve(size);
+  std::string packed(size, '\0');
+  char* p = packed.data();
   prev = 0;
   for_each_key(ch, [&](uint32_t, int64_t k) {
-    put_varint(&packed, zigzag(static_cast<uint64_t>(k) - prev));
+    p = put_varint(p, zigzag(static_cast<uint64_t>(k) - prev));
     prev = static_cast<uint64_t>(k);
   });
   ch.packed = std::move(packed);

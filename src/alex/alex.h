@@ -131,8 +131,8 @@ class Tree {
     PayloadRef payload() const { return leaf_->payloads_[slot_]; }
 
     Iter& operator++() {
-      // Fast path: the next key is in the same bitmap word (bits past the
-      // capacity are never set).
+      // Fast path, inline: the next key is in the same bitmap word (bits
+      // past the capacity are never set).
       const int i = slot_ + 1;
       if (i < leaf_->capacity_) {
         const uint64_t bits = leaf_->bitmap_[i >> 6] >> (i & 63);
@@ -141,16 +141,7 @@ class Tree {
           return *this;
         }
       }
-      slot_ = leaf_->next_occupied(i);
-      while (slot_ == leaf_->capacity_) {
-        leaf_ = leaf_->next_;
-        if (leaf_ == nullptr) {
-          slot_ = 0;
-          break;
-        }
-        slot_ = leaf_->next_occupied(0);
-      }
-      return *this;
+      return advance_from(i);
     }
     Iter& operator--() {  // REQUIRES: *this != begin()
       if (leaf_ == nullptr) {
@@ -182,6 +173,20 @@ class Tree {
     template <bool>
     friend class Iter;
     Iter(LeafPtr leaf, int slot, TreePtr tree) : leaf_(leaf), slot_(slot), tree_(tree) {}
+    // The rest of operator++ (from slot i on), out of line so that the
+    // fast path inlines.
+    [[gnu::noinline]] Iter& advance_from(int i) {
+      slot_ = leaf_->next_occupied(i);
+      while (slot_ == leaf_->capacity_) {
+        leaf_ = leaf_->next_;
+        if (leaf_ == nullptr) {
+          slot_ = 0;
+          break;
+        }
+        slot_ = leaf_->next_occupied(0);
+      }
+      return *this;
+    }
 
     LeafPtr leaf_ = nullptr;  // nullptr: end()
     int slot_ = 0;

@@ -312,7 +312,7 @@ inline Value Store::get(uint32_t slot, int col) const {
   } else if (bit(static_cast<const uint64_t*>(ref.kinds), off)) {
     t = ValueType::kNull;
   } else {
-    constexpr ValueType kTypeOf[] = {ValueType::kInteger, ValueType::kReal, ValueType::kText, ValueType::kBlob};
+    static constexpr ValueType kTypeOf[] = {ValueType::kInteger, ValueType::kReal, ValueType::kText, ValueType::kBlob};
     t = kTypeOf[static_cast<int>(ct)];
   }
   switch (t) {

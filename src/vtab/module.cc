@@ -716,15 +716,12 @@ void free_temps(Table* t) {
   t->temps.clear();
 }
 
-// Checks and coerces the values of the columns an INSERT or UPDATE
-// assigns, into t->row (store columns) with t->changed marking them.
-// NOT NULL is checked for every column first, then the types, as SQLite
-// does.
-// Fills t->row and t->changed from the statement's values. NOT NULL is
-// checked here, before anything else (as SQLite does); a value its column
-// cannot hold is not an error yet, since SQLite reports a taken key first:
-// the first such column goes to *bad_column (-1 when none), SQLite's name
-// for the value's type to *bad_type.
+// Coerces the values of the columns an INSERT or UPDATE assigns into
+// t->row (store columns), with t->changed marking them. NOT NULL is
+// checked for every column first, before anything else (as SQLite does).
+// A value its column cannot hold is not an error yet, since SQLite
+// reports a taken key first: the first such column goes to *bad_column
+// (-1 when none), SQLite's name for the value's type to *bad_type.
 int prepare_row(Table* t, int mode, sqlite3_value** values, bool is_update, int* bad_column,
                 const char** bad_type) {
   TableState& st = *t->state;

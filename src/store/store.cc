@@ -151,9 +151,11 @@ void Store::prefetch(int64_t key, uint64_t columns) const {
   if (columns == 0 || n < 2 || key < first[0]) return;
   size_t c = n - 1;
   if (key < first[n - 1]) {
+    // In doubles, which may round two close keys alike: then `at` is NaN
+    // or out of [0, 1), and the search below starts from chunk 0.
     const double at = (static_cast<double>(key) - static_cast<double>(first[0])) /
                       (static_cast<double>(first[n - 1]) - static_cast<double>(first[0]));
-    c = std::min(static_cast<size_t>(at * static_cast<double>(n - 1)), n - 2);
+    c = at >= 0 && at < 1 ? std::min(static_cast<size_t>(at * static_cast<double>(n - 1)), n - 2) : 0;
     if (first[c] > key || first[c + 1] <= key) {
       if (c > 0 && first[c - 1] <= key && first[c] > key) c--;
       else if (first[c + 1] <= key && first[c + 2] > key) c++;  // c + 2 <= n - 1
@@ -171,7 +173,7 @@ void Store::prefetch(int64_t key, uint64_t columns) const {
   const uint32_t lo = off < 4 ? 0 : off - 4;
   const uint32_t hi = std::min(off + 4, chunk_rows() - 1);
   const CellRef* ref = &refs_[c * types_.size()];
-  for (size_t col = 0; col < types_.size(); col++) {
+  for (size_t col = 0; col < std::min<size_t>(types_.size(), 64); col++) {
     if (!((columns >> col) & 1)) continue;
     __builtin_prefetch(ref[col].cells + lo);
     __builtin_prefetch(ref[col].cells + hi);

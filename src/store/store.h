@@ -88,12 +88,11 @@ class Store {
   // blob bytes stay valid until the next change to the store.
   Value get(uint32_t slot, int col) const;
   // Starts fetching the cells that get() will read for `key`'s row in the
-  // columns of the mask (bit c: column c), so that a lookup (or the first
-  // row of a range) waits for the index and the row at once instead of one
-  // after the other.
-  // Only a guess, from chunk_first_: right for a table filled in key order
-  // (appended timestamps), a wasted prefetch otherwise, never a wrong
-  // answer.
+  // columns of the mask (bit c: column c < 64), so that a lookup (or the
+  // first row of a range) waits for the index and the row at once instead
+  // of one after the other. Only a guess, from chunk_first_: right for a
+  // table filled in key order (appended timestamps), a wasted prefetch
+  // otherwise, never a wrong answer.
   void prefetch(int64_t key, uint64_t columns) const;
 
   // Adds a row. REQUIRES: `row` has column_count() values, each NULL or of

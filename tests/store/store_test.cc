@@ -331,7 +331,7 @@ TEST(StoreTest, DirtyChunksTrackChangesAndUndo) {
 // it must take any key on any store (ASan/UBSan builds check the reads and
 // the double -> integer conversions), and it changes nothing.
 TEST(StoreTest, PrefetchTakesAnyKey) {
-  Store s({ColumnType::kReal, ColumnType::kAny, ColumnType::kText}, 4);
+  Store s({ColumnType::kReal, ColumnType::kAny, ColumnType::kText}, 6);  // 64-row chunks
   std::vector<int64_t> probes = {INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX};
   auto probe_all = [&] {
     for (int64_t k : probes) {
@@ -346,15 +346,27 @@ TEST(StoreTest, PrefetchTakesAnyKey) {
     probes.push_back(k + (k < INT64_MAX));
     probe_all();
   };
-  for (int64_t i = 0; i < 40; i++) add(1700000000000000000 + 1000 * i);  // in order: three chunks
+  for (int64_t i = 0; i < 200; i++) add(1700000000000000000 + 1000 * i);  // in order: four chunks
   for (int64_t k : {INT64_MAX, INT64_MIN, int64_t{5}, int64_t{-5}}) add(k);  // then anywhere
   for (int64_t i = 0; i < 40; i++) add(i % 2 ? INT64_MAX - 1000 - i : INT64_MIN + 1000 + i);
-  for (int64_t i = 0; i < 40; i += 3) ASSERT_TRUE(s.erase(1700000000000000000 + 1000 * i));
+  for (int64_t i = 0; i < 200; i += 3) ASSERT_TRUE(s.erase(1700000000000000000 + 1000 * i));
   probe_all();
   EXPECT_EQ(s.check(), "");
   EXPECT_EQ(s.get(s.find(INT64_MAX), 0).r, 1.5);
   s.clear();
   probe_all();
+
+  // First keys that doubles cannot tell apart (1.7e18 and 1.7e18 + 1),
+  // and more columns than the mask has bits.
+  Store wide(std::vector<ColumnType>(70, ColumnType::kInteger), 6);
+  const std::vector<Value> wide_row(70, Value::Integer(1));
+  const int64_t t0 = 1700000000000000000;
+  ASSERT_TRUE(wide.insert(t0, wide_row.data()).ok());
+  for (int64_t i = 1; i < 64; i++) ASSERT_TRUE(wide.insert(t0 - 1000 * i, wide_row.data()).ok());
+  ASSERT_TRUE(wide.insert(t0 + 1, wide_row.data()).ok());  // the second chunk's first key
+  ASSERT_EQ(wide.chunk_count(), 2u);
+  for (int64_t k : {t0, t0 + 1, t0 - 1, t0 - 1000, t0 + 2}) wide.prefetch(k, ~uint64_t{0});
+  EXPECT_EQ(wide.check(), "");
 }
 
 TEST(StorePersistenceTest, ValuesLeftInDeadSlotsAreIgnored) {

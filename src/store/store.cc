@@ -87,7 +87,6 @@ class Reader {
 
 uint64_t zigzag(uint64_t d) { return (d << 1) ^ (0 - (d >> 63)); }
 uint64_t unzigzag(uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }
-size_t varint_size(uint64_t v) { return (static_cast<size_t>(std::bit_width(v | 1)) + 6) / 7; }
 
 }  // namespace
 
@@ -114,26 +113,23 @@ bool Store::for_each_key(const Chunk& ch, F&& f) const {
 
 void Store::pack_keys(Chunk& ch) {
   if (ch.keys.empty()) return;
-  size_t size = 0;
+  // One pass into room for the worst case (ten bytes a key), then a copy
+  // of what it took.
+  std::string& buffer = pack_buffer_;
+  if (buffer.size() < size_t{10} * ch.live_count) buffer.resize(size_t{10} * ch.live_count);
+  char* p = buffer.data();
   uint64_t prev = 0;
-  for_each_key(ch, [&](uint32_t, int64_t k) {
-    size += varint_size(zigzag(static_cast<uint64_t>(k) - prev));
-    prev = static_cast<uint64_t>(k);
-  });
-  if (ch.live_count > 0 && size >= ch.live_count * sizeof(int64_t)) return;  // no smaller: stay unpacked
-  std::string packed(size, '\0');
-  char* p = packed.data();
-  prev = 0;
   for_each_key(ch, [&](uint32_t, int64_t k) {
     p = put_varint(p, zigzag(static_cast<uint64_t>(k) - prev));
     prev = static_cast<uint64_t>(k);
   });
-  ch.packed = std::move(packed);
+  const size_t size = static_cast<size_t>(p - buffer.data());
+  if (ch.live_count > 0 && size >= ch.live_count * sizeof(int64_t)) return;  // no smaller: stay unpacked
+  ch.packed.assign(buffer.data(), size);
   std::vector<int64_t>().swap(ch.keys);
 }
 
-void Store::unpack_keys(Chunk& ch) {
-  if (!ch.keys.empty()) return;
+void Store::unpack_keys_slow(Chunk& ch) {
   std::vector<int64_t> keys(chunk_rows(), 0);
   for_each_key(ch, [&](uint32_t off, int64_t k) { keys[off] = k; });
   ch.keys = std::move(keys);
@@ -182,12 +178,7 @@ void Store::prefetch(int64_t key, uint64_t columns) const {
   }
 }
 
-uint32_t Store::allocate_slot() {
-  if (!free_.empty()) {
-    uint32_t s = free_.back();
-    free_.pop_back();
-    return s;
-  }
+uint32_t Store::add_chunk() {
   const uint32_t rows = chunk_rows();
   const uint32_t words = (rows + 63) / 64;
   Chunk ch;
@@ -224,6 +215,31 @@ void Store::set_live(uint32_t slot, bool on) {
   touch(slot, 0);
 }
 
+// Inline: an insert runs it for every column.
+inline void Store::fill_cell(ColumnChunk& c, ColumnType ct, uint32_t off, const Value& v) {
+  uint64_t cell;
+  switch (v.type) {
+    case ValueType::kNull: cell = 0; break;
+    case ValueType::kInteger: cell = static_cast<uint64_t>(v.i); break;
+    case ValueType::kReal: cell = real_bits(v.r); break;
+    default: cell = append_bytes(c, v.bytes); break;
+  }
+  c.cells[off] = cell;
+  if (ct == ColumnType::kAny) {
+    c.types[off] = static_cast<uint8_t>(v.type);
+  } else {
+    uint64_t& word = c.nulls[off >> 6];
+    const uint64_t mask = uint64_t{1} << (off & 63);
+    word = v.type == ValueType::kNull ? word | mask : word & ~mask;
+  }
+}
+
+uint64_t Store::append_bytes(ColumnChunk& c, std::string_view bytes) {
+  const uint64_t cell = (uint64_t{c.arena.size()} << 32) | bytes.size();
+  c.arena.append(bytes);
+  return cell;
+}
+
 void Store::store_value(uint32_t slot, int col, const Value& v) {
   ColumnChunk& c = chunk_of(slot).columns[col];
   const uint32_t off = offset_of(slot);
@@ -235,20 +251,7 @@ void Store::store_value(uint32_t slot, int col, const Value& v) {
                                                         : ct == ColumnType::kBlob ? ValueType::kBlob
                                                                                   : ValueType::kInteger);
   if (uses_arena(old_type)) c.garbage += c.cells[off] & 0xffffffffu;
-
-  uint64_t cell = 0;
-  switch (v.type) {
-    case ValueType::kNull: break;
-    case ValueType::kInteger: cell = static_cast<uint64_t>(v.i); break;
-    case ValueType::kReal: cell = real_bits(v.r); break;
-    default:
-      cell = (uint64_t{c.arena.size()} << 32) | v.bytes.size();
-      c.arena.append(v.bytes);
-      break;
-  }
-  c.cells[off] = cell;
-  if (ct == ColumnType::kAny) c.types[off] = static_cast<uint8_t>(v.type);
-  else set_bit(c.nulls, off, v.type == ValueType::kNull);
+  fill_cell(c, ct, off, v);
   if (c.garbage > kCompactFloor && c.garbage > c.arena.size() - c.garbage) maybe_compact(c, ct);
 }
 
@@ -297,19 +300,25 @@ Value Store::view(const SavedValue& s) const {
 }
 
 Status Store::insert(int64_t key, const Value* row) {
-  for (int col = 0; col < column_count(); col++) {
+  const int columns = column_count();
+  for (int col = 0; col < columns; col++) {
     if (uses_arena(row[col].type) && row[col].bytes.size() > UINT32_MAX / 2) return Status::TooBig("string or blob too big");
   }
   const uint32_t slot = allocate_slot();
-  int64_t& key_ref = key_cell(slot);
+  Chunk& ch = chunk_of(slot);
+  unpack_keys(ch);  // before the live bit changes
   if (!index_.insert(key, slot).second) {
     free_.push_back(slot);  // untouched: hand it back
     return Status::Constraint("key exists");
   }
-  key_ref = key;
-  if (offset_of(slot) == 0) chunk_first_[slot >> chunk_log2_] = key;
-  for (int col = 0; col < column_count(); col++) store_value(slot, col, row[col]);
-  set_live(slot, true);
+  const uint32_t off = offset_of(slot);
+  ch.keys[off] = key;
+  if (off == 0) chunk_first_[slot >> chunk_log2_] = key;
+  // A free slot holds NULLs and no arena bytes (check() says so): nothing
+  // to release before writing.
+  for (int col = 0; col < columns; col++) fill_cell(ch.columns[col], types_[col], off, row[col]);
+  set_bit(ch.live, off, true);
+  ch.live_count++;
   touch(slot, kAllBlobs);
   log({Undo::Kind::kInsert, slot, key, 0});
   return Status::OK();
@@ -491,7 +500,7 @@ size_t Store::memory_bytes() const {
   size_t bytes = sizeof(*this) + index_.memory_bytes() + chunks_.capacity() * sizeof(Chunk) +
                  free_.capacity() * sizeof(uint32_t) + pending_free_.capacity() * sizeof(uint32_t) +
                  undo_.capacity() * sizeof(Undo) + dirty_.capacity() * sizeof(uint32_t) +
-                 refs_.capacity() * sizeof(CellRef) + chunk_first_.capacity() * sizeof(int64_t);
+                 refs_.capacity() * sizeof(CellRef) + chunk_first_.capacity() * sizeof(int64_t) + pack_buffer_.capacity();
   for (const Chunk& ch : chunks_) {
     bytes += ch.keys.capacity() * sizeof(int64_t) + ch.packed.capacity() + (ch.live.capacity() + ch.retained.capacity()) * sizeof(uint64_t) +
              ch.columns.capacity() * sizeof(ColumnChunk);
@@ -770,10 +779,10 @@ Status Store::decode_column(uint32_t chunk, int col, std::string_view in) {
 
 Status Store::load_chunk(uint32_t chunk, const std::string_view* blobs) {
   while (chunks_.size() <= chunk) {
-    // Grow by whole chunks; allocate_slot hands their slots to the free
-    // list, which is rebuilt below anyway.
+    // Grow by whole chunks; add_chunk hands their slots to the free list,
+    // which is rebuilt below anyway.
     free_.clear();
-    allocate_slot();
+    add_chunk();
   }
   unload_chunk(chunk);
   Chunk& ch = chunks_[chunk];

@@ -216,7 +216,10 @@ class Store {
   // packed form follows the live bits, so a chunk is unpacked before they
   // change. pack_keys keeps keys that would not get smaller unpacked.
   void pack_keys(Chunk& ch);
-  void unpack_keys(Chunk& ch);
+  void unpack_keys(Chunk& ch) {
+    if (ch.keys.empty()) unpack_keys_slow(ch);
+  }
+  void unpack_keys_slow(Chunk& ch);
   // Calls f(offset, key) for each live slot of the chunk, ascending. False
   // (after some calls) if the packed keys run short or long: only check()
   // can see that, since nothing but pack_keys writes them.
@@ -229,21 +232,35 @@ class Store {
     return ch.keys[offset_of(slot)];
   }
 
-  uint32_t allocate_slot();
+  // A free slot: the most recently freed one, else the first of a new
+  // chunk (whose other slots join the free list).
+  uint32_t allocate_slot() {
+    if (free_.empty()) return add_chunk();
+    const uint32_t s = free_.back();
+    free_.pop_back();
+    return s;
+  }
+  uint32_t add_chunk();
   // Records a change to blob `blob` (0 keys, c + 1 column c) of the
   // slot's chunk, or to all of them (kAllBlobs).
   static constexpr int kAllBlobs = -1;
   void touch(uint32_t slot, int blob) {
     Chunk& ch = chunk_of(slot);
     if (!ch.any_dirty) dirty_.push_back(slot >> chunk_log2_);  // first, as it may throw
-    if (blob == kAllBlobs) std::fill(ch.dirty.begin(), ch.dirty.end(), ~uint64_t{0});
-    else set_bit(ch.dirty, static_cast<uint32_t>(blob), true);
+    if (blob == kAllBlobs) {
+      for (uint64_t& w : ch.dirty) w = ~uint64_t{0};  // a word or two: no memset call
+    } else {
+      set_bit(ch.dirty, static_cast<uint32_t>(blob), true);
+    }
     ch.any_dirty = true;
     version_++;
   }
   void set_live(uint32_t slot, bool on);
   // Writes a value into a cell, releasing the bytes of the old one.
   void store_value(uint32_t slot, int col, const Value& v);
+  // Writes a value into an empty cell (NULL, no arena bytes).
+  static void fill_cell(ColumnChunk& c, ColumnType ct, uint32_t off, const Value& v);
+  [[gnu::noinline]] static uint64_t append_bytes(ColumnChunk& c, std::string_view bytes);
   void clear_row(uint32_t slot);
   SavedValue save(uint32_t slot, int col) const;
   Value view(const SavedValue& s) const;
@@ -296,6 +313,7 @@ class Store {
   std::vector<Mark> marks_;  // ascending n and position
   int base_level_ = -1;      // savepoints 0..base_level_ hold the starting state (rollback_to)
   uint64_t version_ = 0;
+  std::string pack_buffer_;  // pack_keys' scratch, kept between calls
 };
 
 // Inline: it is the inner loop of every scan, and the caller's switch on

@@ -717,39 +717,39 @@ void free_temps(Table* t) {
 }
 
 // Coerces the values of the columns an INSERT or UPDATE assigns into
-// t->row (store columns), with t->changed marking them. NOT NULL is
-// checked for every column first, before anything else (as SQLite does).
-// A value its column cannot hold is not an error yet, since SQLite
-// reports a taken key first: the first such column goes to *bad_column
-// (-1 when none), SQLite's name for the value's type to *bad_type.
+// t->row (store columns; an UPDATE marks them in t->changed, an INSERT
+// assigns them all). A NULL in a NOT NULL column fails at once. A value
+// its column cannot hold is not an error yet, since SQLite reports a NOT
+// NULL failure in any column, or a taken key, first: the first such
+// column goes to *bad_column (-1 when none), SQLite's name for the value's
+// type to *bad_type.
 int prepare_row(Table* t, int mode, sqlite3_value** values, bool is_update, int* bad_column,
                 const char** bad_type) {
   TableState& st = *t->state;
   const Schema& schema = st.schema;
   const int n = static_cast<int>(schema.columns.size());
-  t->row.assign(st.store.column_count(), Value::Null());
-  t->changed.assign(st.store.column_count(), 0);
-  for (int c = 0; c < n; c++) {
-    const int sc = st.store_col[c];
-    if (sc < 0) continue;
-    if (is_update && sqlite3_value_nochange(values[c])) continue;
-    t->changed[sc] = 1;
-    if (schema.columns[c].not_null && sqlite3_value_type(values[c]) == SQLITE_NULL) {
-      return constraint_error(t, mode, SQLITE_CONSTRAINT_NOTNULL,
-                              "NOT NULL constraint failed: " + st.name + "." + schema.columns[c].name);
-    }
-  }
+  t->row.resize(st.store.column_count());
+  if (is_update) t->changed.assign(st.store.column_count(), 0);
   *bad_column = -1;
   for (int c = 0; c < n; c++) {
     const int sc = st.store_col[c];
-    if (sc < 0 || !t->changed[sc]) continue;
+    if (sc < 0) continue;
+    if (is_update) {
+      if (sqlite3_value_nochange(values[c])) continue;
+      t->changed[sc] = 1;
+    }
+    const Column& col = schema.columns[c];
     const char* type_name = "";
-    int rc = coerce(values[c], schema.columns[c].type, &t->row[sc], &t->temps, &type_name);
+    int rc = coerce(values[c], col.type, &t->row[sc], &t->temps, &type_name);
     if (rc == SQLITE_CONSTRAINT_DATATYPE) {
       if (*bad_column < 0) *bad_column = c, *bad_type = type_name;
       continue;
     }
     if (rc != SQLITE_OK) return rc;
+    if (col.not_null && t->row[sc].is_null()) {
+      return constraint_error(t, mode, SQLITE_CONSTRAINT_NOTNULL,
+                              "NOT NULL constraint failed: " + st.name + "." + col.name);
+    }
   }
   return SQLITE_OK;
 }

@@ -57,13 +57,8 @@ int bytes_of(sqlite3_value* v, bool text, store::Value* out) {
 
 }  // namespace
 
-int coerce(sqlite3_value* in, store::ColumnType type, store::Value* out, std::vector<sqlite3_value*>* temps,
-           const char** type_name) {
-  int t = sqlite3_value_type(in);
-  if (t == SQLITE_NULL) {
-    *out = store::Value::Null();
-    return SQLITE_OK;
-  }
+int coerce_other(sqlite3_value* in, int t, store::ColumnType type, store::Value* out,
+                 std::vector<sqlite3_value*>* temps, const char** type_name) {
   int64_t i = 0;
   double r = 0;
   switch (type) {

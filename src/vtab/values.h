@@ -27,8 +27,32 @@ namespace alex::vtab {
 // SQLite's name for the offending value's type ("INT", "REAL", "TEXT",
 // "BLOB") for the message "cannot store %s value in %s column %s.%s".
 // SQLITE_NOMEM if a conversion could not allocate.
-int coerce(sqlite3_value* in, store::ColumnType type, store::Value* out, std::vector<sqlite3_value*>* temps,
-           const char** type_name);
+//
+// Inline for the common cases (a value of the column's own type, or NULL),
+// since it runs once per column of every row written.
+int coerce_other(sqlite3_value* in, int sqlite_type, store::ColumnType type, store::Value* out,
+                 std::vector<sqlite3_value*>* temps, const char** type_name);
+inline int coerce(sqlite3_value* in, store::ColumnType type, store::Value* out, std::vector<sqlite3_value*>* temps,
+                  const char** type_name) {
+  const int t = sqlite3_value_type(in);
+  if (t == SQLITE_NULL) {
+    *out = store::Value::Null();
+    return SQLITE_OK;
+  }
+  if (t == SQLITE_INTEGER && (type == store::ColumnType::kInteger || type == store::ColumnType::kAny)) {
+    *out = store::Value::Integer(sqlite3_value_int64(in));
+    return SQLITE_OK;
+  }
+  if (t == SQLITE_FLOAT && type == store::ColumnType::kReal) {
+    double r = sqlite3_value_double(in);
+    // SQLite keeps an integral real of a REAL column as an integer, so
+    // -0.0 reads back as 0.0 (in ANY columns it stays -0.0).
+    if (r == 0) r = 0;
+    *out = store::Value::Real(r);
+    return SQLITE_OK;
+  }
+  return coerce_other(in, t, type, out, temps, type_name);
+}
 
 // Converts a value given for the key (the rowid) as an INTEGER PRIMARY KEY
 // does: integers, integral reals and text that reads as an integer are

@@ -311,8 +311,11 @@ struct DataNode : Node {
   // an append (prepend) must never shift the whole array.
   InsertResult insert(const Key& k, const Payload& p, int max_keys, int* slot, uint64_t* shifts) {
     const int m = predict(k);
-    const int ub = num_keys_ == 0 ? capacity_ : search<true>(k, m);
-    if (num_keys_ > 0) {
+    // An append needs no search: the gaps after the last key hold max(),
+    // so the slot past it is where the search would end.
+    const bool append = num_keys_ == 0 || max_key() < k;
+    const int ub = append ? (num_keys_ == 0 ? capacity_ : last_ + 1) : search<true>(k, m);
+    if (!append) {
       const int pos = match(k, ub - 1);
       if (pos >= 0) {
         *slot = pos;
@@ -323,7 +326,6 @@ struct DataNode : Node {
     // prepends find them without scanning the free end of the array.
     const int prev = ub > last_ ? last_ : ub <= first_ ? -1 : prev_occupied(ub - 1);
     const int next = ub > last_ ? capacity_ : next_occupied(ub);
-    const bool append = num_keys_ == 0 || max_key() < k;
     const bool prepend = num_keys_ > 0 && prev < 0;
     // Also "full": shifts since the last resize passed a budget of a few
     // moves per slot, a sign the model no longer fits (an outlier squashed

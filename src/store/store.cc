@@ -633,7 +633,10 @@ std::string Store::check() const {
 namespace alex::store {
 namespace {
 
-constexpr uint8_t kBlobFormat = 1;
+// Blob formats (docs/format.md): 2 is written; 1 (keys and numbers at a
+// fixed eight bytes, a type byte per slot in every column) is still read.
+constexpr uint8_t kBlobFormat = 2;
+constexpr uint8_t kBlobFormatFixed = 1;
 
 // Writes v little-endian at p; returns the end.
 template <class T>
@@ -649,38 +652,62 @@ void put_u64(std::string* out, uint64_t v) {
 void Store::encode(uint32_t chunk, int col, std::string* out) const {
   const Chunk& ch = chunks_[chunk];
   const uint32_t rows = chunk_rows();
-  // Sized for the largest fixed-width result up front; writes go through a
-  // cursor and the string is cut to length at the end.
-  out->resize(5 + std::max<size_t>(rows / 8 + size_t{8} * rows, size_t{9} * rows));
+  // Sized for the largest fixed-width result up front (a bitmap and a
+  // ten-byte varint per slot, or a type byte and eight bytes per slot);
+  // writes go through a cursor and the string is cut to length at the end.
+  out->resize(5 + size_t{10} * rows + rows / 8);
   char* p = out->data();
   *p++ = static_cast<char>(kBlobFormat);
   p = put_le(p, rows);
   if (col < 0) {
-    // Keys: the live bitmap, then the key of each live slot in slot order.
+    // Keys: the live bitmap, then the packed keys (see pack_keys).
     for (uint64_t w : ch.live) p = put_le(p, w);
-    for_each_key(ch, [&](uint32_t, int64_t k) { p = put_le(p, static_cast<uint64_t>(k)); });
-    out->resize(p - out->data());
-    return;
-  }
-  // A column: one type byte per slot (ValueType; dead slots are NULL), then
-  // each non-NULL value: 8 bytes for integers and reals, a varint length and
-  // the bytes for text and blobs.
-  const ColumnChunk& c = ch.columns[col];
-  const ColumnType ct = types_[col];
-  char* types = p;
-  p += rows;
-  if (ct == ColumnType::kInteger || ct == ColumnType::kReal) {
-    const char t = static_cast<char>(ct == ColumnType::kInteger ? ValueType::kInteger : ValueType::kReal);
-    for (uint32_t off = 0; off < rows; off++) {
-      const bool has = bit(ch.live, off) && !bit(c.nulls, off);
-      types[off] = has ? t : 0;
-      if (has) p = put_le(p, c.cells[off]);
+    if (ch.keys.empty()) {
+      p = std::copy(ch.packed.begin(), ch.packed.end(), p);
+    } else {
+      uint64_t prev = 0;
+      for_each_key(ch, [&](uint32_t, int64_t k) {
+        p = put_varint(p, zigzag(static_cast<uint64_t>(k) - prev));
+        prev = static_cast<uint64_t>(k);
+      });
     }
     out->resize(p - out->data());
     return;
   }
-  const size_t types_at = types - out->data();
-  out->resize(p - out->data());
+  const ColumnChunk& c = ch.columns[col];
+  const ColumnType ct = types_[col];
+  if (ct != ColumnType::kAny) {
+    // A typed column: a bitmap of the slots that hold a value (live and
+    // not NULL), then each value in slot order: an INTEGER as the zigzag
+    // varint of its difference from the one before (the first from 0), a
+    // REAL as eight bytes, TEXT and BLOB as a varint length and the bytes.
+    const size_t words = c.nulls.size();
+    for (size_t i = 0; i < words; i++) p = put_le(p, ch.live[i] & ~c.nulls[i]);
+    const bool bytes = ct == ColumnType::kText || ct == ColumnType::kBlob;
+    if (bytes) out->resize(p - out->data());  // appended from here on
+    uint64_t prev = 0;
+    for (size_t i = 0; i < words; i++) {
+      for (uint64_t w = ch.live[i] & ~c.nulls[i]; w != 0; w &= w - 1) {
+        const uint64_t cell = c.cells[i * 64 + static_cast<size_t>(std::countr_zero(w))];
+        if (bytes) {
+          put_varint(out, cell & 0xffffffffu);
+          out->append(c.arena, cell >> 32, cell & 0xffffffffu);
+        } else if (ct == ColumnType::kInteger) {
+          p = put_varint(p, zigzag(cell - prev));
+          prev = cell;
+        } else {
+          p = put_le(p, cell);
+        }
+      }
+    }
+    if (!bytes) out->resize(p - out->data());
+    return;
+  }
+  // ANY: one type byte per slot (ValueType; dead slots are NULL), then
+  // each non-NULL value: eight bytes for integers and reals, a varint
+  // length and the bytes for text and blobs.
+  const size_t types_at = static_cast<size_t>(p - out->data());
+  out->resize(types_at + rows);
   for (uint32_t off = 0; off < rows; off++) {
     const uint32_t slot = (chunk << chunk_log2_) | off;
     const Value v = bit(ch.live, off) ? get(slot, col) : Value::Null();
@@ -701,7 +728,7 @@ Status Store::decode_keys(uint32_t chunk, std::string_view in, std::vector<std::
   Reader r(in);
   uint8_t format;
   uint32_t rows;
-  if (!r.u8(&format) || format != kBlobFormat) return Status::Corrupt("unknown blob format");
+  if (!r.u8(&format) || (format != kBlobFormat && format != kBlobFormatFixed)) return Status::Corrupt("unknown blob format");
   if (!r.u32(&rows) || rows != chunk_rows()) return Status::Corrupt("wrong row count");
   Chunk& ch = chunks_[chunk];
   unpack_keys(ch);  // now that nothing is live (unload_chunk)
@@ -709,11 +736,17 @@ Status Store::decode_keys(uint32_t chunk, std::string_view in, std::vector<std::
     if (!r.u64(&w)) return Status::Corrupt("truncated live bitmap");
   }
   ch.live_count = 0;
+  uint64_t k = 0;
   for (uint32_t off = 0; off < rows; off++) {
     ch.keys[off] = 0;
     if (!bit(ch.live, off)) continue;
-    uint64_t k;
-    if (!r.u64(&k)) return Status::Corrupt("truncated keys");
+    if (format == kBlobFormatFixed) {
+      if (!r.u64(&k)) return Status::Corrupt("truncated keys");
+    } else {
+      uint64_t z;
+      if (!r.varint(&z)) return Status::Corrupt("truncated keys");
+      k += unzigzag(z);
+    }
     ch.keys[off] = static_cast<int64_t>(k);
     ch.live_count++;
     live->push_back({static_cast<int64_t>(k), (chunk << chunk_log2_) | off});
@@ -727,51 +760,64 @@ Status Store::decode_column(uint32_t chunk, int col, std::string_view in) {
   Reader r(in);
   uint8_t format;
   uint32_t rows;
-  if (!r.u8(&format) || format != kBlobFormat) return Status::Corrupt("unknown blob format");
+  if (!r.u8(&format) || (format != kBlobFormat && format != kBlobFormatFixed)) return Status::Corrupt("unknown blob format");
   if (!r.u32(&rows) || rows != chunk_rows()) return Status::Corrupt("wrong row count");
-  std::string_view types;
-  if (!r.bytes(rows, &types)) return Status::Corrupt("truncated type bytes");
   Chunk& ch = chunks_[chunk];
   ColumnChunk& c = ch.columns[col];
+  const ColumnType ct = types_[col];
   c.arena.clear();
   c.garbage = 0;
-  for (uint32_t off = 0; off < rows; off++) {
-    const uint8_t t = static_cast<uint8_t>(types[off]);
-    if (t > static_cast<uint8_t>(ValueType::kBlob)) return Status::Corrupt("bad type byte");
+  // Reads the value of slot `off`, of type t, and writes it straight into
+  // the cell (the old contents are gone).
+  uint64_t prev = 0;  // format 2 INTEGER columns: the value before
+  auto read = [&](uint32_t off, ValueType t) -> Status {
     Value v;
-    v.type = static_cast<ValueType>(t);
-    if (v.type != ValueType::kNull && !column_accepts(types_[col], v.type)) return Status::Corrupt("value of the wrong type");
+    v.type = t;
     uint64_t u;
-    switch (v.type) {
+    switch (t) {
       case ValueType::kNull: break;
       case ValueType::kInteger:
+        if (format == kBlobFormat && ct == ColumnType::kInteger) {
+          if (!r.varint(&u)) return Status::Corrupt("truncated value");
+          u = prev += unzigzag(u);
+        } else if (!r.u64(&u)) {
+          return Status::Corrupt("truncated value");
+        }
+        v.i = static_cast<int64_t>(u);
+        break;
       case ValueType::kReal:
         if (!r.u64(&u)) return Status::Corrupt("truncated value");
-        v.i = static_cast<int64_t>(u);
         v.r = std::bit_cast<double>(u);
         break;
       default:
         if (!r.varint(&u) || u > UINT32_MAX / 2 || !r.bytes(u, &v.bytes)) return Status::Corrupt("truncated value");
         break;
     }
-    // Written straight into the cell (the old contents are gone).
-    uint64_t cell = 0;
-    if (v.type == ValueType::kInteger) cell = static_cast<uint64_t>(v.i);
-    else if (v.type == ValueType::kReal) cell = std::bit_cast<uint64_t>(v.r);
-    else if (uses_arena(v.type)) {
-      cell = (uint64_t{c.arena.size()} << 32) | v.bytes.size();
-      c.arena.append(v.bytes);
+    // A dead slot's value is left over from before an erase (an erase
+    // rewrites only the keys): read past it, keep NULL.
+    if (!bit(ch.live, off)) v = Value::Null();
+    fill_cell(c, ct, off, v);
+    return Status::OK();
+  };
+  if (format == kBlobFormatFixed || ct == ColumnType::kAny) {
+    std::string_view types;
+    if (!r.bytes(rows, &types)) return Status::Corrupt("truncated type bytes");
+    for (uint32_t off = 0; off < rows; off++) {
+      const uint8_t t = static_cast<uint8_t>(types[off]);
+      if (t > static_cast<uint8_t>(ValueType::kBlob)) return Status::Corrupt("bad type byte");
+      const ValueType type = static_cast<ValueType>(t);
+      if (type != ValueType::kNull && !column_accepts(ct, type)) return Status::Corrupt("value of the wrong type");
+      if (Status s = read(off, type); !s.ok()) return s;
     }
-    if (!bit(ch.live, off)) {
-      // A dead slot's value is left over from before an erase (an erase
-      // rewrites only the keys): read past it, keep NULL.
-      if (uses_arena(v.type)) c.arena.resize(c.arena.size() - v.bytes.size());
-      v.type = ValueType::kNull;
-      cell = 0;
+  } else {
+    static constexpr ValueType kTypeOf[] = {ValueType::kInteger, ValueType::kReal, ValueType::kText, ValueType::kBlob};
+    const ValueType type = kTypeOf[static_cast<int>(ct)];
+    std::string_view bitmap;
+    if (!r.bytes(rows / 8, &bitmap)) return Status::Corrupt("truncated value bitmap");
+    for (uint32_t off = 0; off < rows; off++) {
+      const bool has = (static_cast<uint8_t>(bitmap[off / 8]) >> (off % 8)) & 1;
+      if (Status s = read(off, has ? type : ValueType::kNull); !s.ok()) return s;
     }
-    c.cells[off] = cell;
-    if (types_[col] == ColumnType::kAny) c.types[off] = static_cast<uint8_t>(v.type);
-    else set_bit(c.nulls, off, v.type == ValueType::kNull);
   }
   if (!r.done()) return Status::Corrupt("trailing bytes after values");
   return Status::OK();

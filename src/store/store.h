@@ -214,7 +214,8 @@ class Store {
   // its difference from the one before (modulo 2^64; the first from 0).
   // Appended timestamps take one to five bytes each instead of eight. The
   // packed form follows the live bits, so a chunk is unpacked before they
-  // change. pack_keys keeps keys that would not get smaller unpacked.
+  // change. pack_keys keeps keys that would not get smaller unpacked. The
+  // key blob (format 2) holds exactly the packed form after the bitmap.
   void pack_keys(Chunk& ch);
   void unpack_keys(Chunk& ch) {
     if (ch.keys.empty()) unpack_keys_slow(ch);

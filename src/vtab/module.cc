@@ -295,9 +295,9 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
         // A format this build cannot read is not damage, but the table is
         // just as unusable: it connects so that DROP TABLE works, and every
         // other use fails with this message.
-        if (rc == SQLITE_OK && meta.format != kFormatVersion) {
-          msg = "alex: table " + name + " uses storage format " + std::to_string(meta.format) +
-                "; this build reads format " + std::to_string(kFormatVersion) + " only";
+        if (rc == SQLITE_OK && (meta.format < kOldestReadableFormat || meta.format > kFormatVersion)) {
+          msg = "alex: table " + name + " uses storage format " + std::to_string(meta.format) + "; this build reads formats " +
+                std::to_string(kOldestReadableFormat) + " to " + std::to_string(kFormatVersion) + " only";
           rc = SQLITE_CORRUPT_VTAB;
           unreadable_rc = SQLITE_ERROR;
         }

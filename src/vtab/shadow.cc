@@ -238,7 +238,7 @@ int shadow_flush(sqlite3* db, const std::string& schema, const std::string& tabl
     rc = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &writer->put, nullptr);
   }
   if (rc == SQLITE_OK && writer->meta == nullptr) {
-    const std::string sql = "UPDATE " + shadow_name(schema, table, "meta") + " SET rows = ?, generation = ? WHERE id = 1";
+    const std::string sql = "UPDATE " + shadow_name(schema, table, "meta") + " SET rows = ?, generation = ?, format = ? WHERE id = 1";
     rc = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &writer->meta, nullptr);
   }
   if (rc != SQLITE_OK) return fail(db, rc, err);
@@ -262,6 +262,7 @@ int shadow_flush(sqlite3* db, const std::string& schema, const std::string& tabl
   if (rc == SQLITE_OK) {
     sqlite3_bind_int64(writer->meta, 1, static_cast<int64_t>(store.size()));
     sqlite3_bind_int64(writer->meta, 2, generation);
+    sqlite3_bind_int64(writer->meta, 3, kFormatVersion);  // the blobs just written are in it
     rc = sqlite3_step(writer->meta);
     rc = rc == SQLITE_DONE ? SQLITE_OK : fail(db, rc, err);
     sqlite3_reset(writer->meta);

@@ -26,7 +26,11 @@
 
 namespace alex::vtab {
 
-constexpr int kFormatVersion = 1;
+// The storage format this build writes; it also reads format 1 (whose
+// chunk blobs it rewrites as format 2 when their chunk changes, raising the
+// meta row's format at that commit).
+constexpr int kFormatVersion = 2;
+constexpr int kOldestReadableFormat = 1;
 
 struct Meta {
   int64_t format = kFormatVersion;

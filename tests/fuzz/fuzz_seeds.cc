@@ -9,7 +9,8 @@
 //
 // Tables with 64-row chunks (t_meta.chunk_rows set to 64 before the first
 // row, then the table connected again) keep the seeds small; one table keeps
-// the default 1024.
+// the default 1024. The seeds named *_format1 were written the same way by
+// a build of storage format 1 (docs/format.md), which is still read.
 
 #include <sqlite3.h>
 #include <unistd.h>

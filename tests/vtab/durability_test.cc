@@ -571,14 +571,18 @@ std::vector<Damage> damages(const std::string& path) {
       break;
     }
   }
-  // A REAL column's type byte that is REAL (2) in chunk 1.
-  size_t real_type = 0;
-  for (size_t i = 5; i < 5 + 1024 && i < col_r1.size(); i++) {
-    if (col_r1[i] == 2) {
-      real_type = i;
-      break;
-    }
+  // Bytes of the REAL column's value bitmap in chunk 1 (every sixth row
+  // is NULL there): one with a NULL, one with a value. Setting the first to
+  // ff asks for more values than the blob holds; clearing the second leaves
+  // values over.
+  size_t with_null = 0, with_value = 0;
+  for (size_t i = 5; i < 5 + 1024 / 8 && i < col_r1.size(); i++) {
+    const auto b = static_cast<unsigned char>(col_r1[i]);
+    if (b != 0xff && with_null == 0) with_null = i;
+    if (b != 0 && with_value == 0) with_value = i;
   }
+  EXPECT_NE(with_null, 0u);
+  EXPECT_NE(with_value, 0u);
   const std::string t_chunks = "t_chunks", t_meta = "t_meta";
   const int C = SQLITE_CORRUPT;
   return {
@@ -589,8 +593,8 @@ std::vector<Damage> damages(const std::string& path) {
       {"longer blob", {"UPDATE t_chunks SET data = data || x'00' WHERE id = 12"}, C, {t_chunks, "chunk 2"}, {}},
       {"garbled blob format byte", {set_byte(5, 0, "ff")}, C, {t_chunks, "chunk 1"}, {}},
       {"garbled chunk_rows field", {set_byte(6, 2, "ff")}, C, {t_chunks, "chunk 1"}, {}},
-      {"garbled type byte", {set_byte(7, real_type, "ff")}, C, {t_chunks, "chunk 1"}, {}},
-      {"type byte of the wrong type", {set_byte(7, real_type, "03")}, C, {t_chunks, "chunk 1"}, {}},
+      {"value bitmap asks for more values", {set_byte(7, with_null, "ff")}, C, {t_chunks, "chunk 1"}, {}},
+      {"value bitmap leaves values over", {set_byte(7, with_value, "00")}, C, {t_chunks, "chunk 1"}, {}},
       {"garbled live bitmap", {set_byte(9, hole, "ff")}, C, {t_chunks, "chunk 2"}, {}},
       {"missing key blob", {"DELETE FROM t_chunks WHERE id = 5"}, C, {t_chunks, "chunk 1"}, {}},
       {"missing column blob", {"DELETE FROM t_chunks WHERE id = 6"}, C, {t_chunks, "chunk 1"}, {}},
@@ -601,7 +605,8 @@ std::vector<Damage> damages(const std::string& path) {
       {"blob retyped to TEXT", {"UPDATE t_chunks SET data = 'hello' WHERE id = 6"}, C, {t_chunks, "chunk 1", "not a blob"}, {}},
       {"blob retyped to INTEGER", {"UPDATE t_chunks SET data = 42 WHERE id = 5"}, C, {t_chunks, "chunk 1", "not a blob"}, {}},
       {"meta row deleted", {"DELETE FROM t_meta"}, C, {t_meta}, {}},
-      {"meta format 2", {"UPDATE t_meta SET format = 2"}, SQLITE_ERROR, {"storage format 2"}, {}},
+      {"meta format 3", {"UPDATE t_meta SET format = 3"}, SQLITE_ERROR, {"storage format 3"}, {}},
+      {"meta format 0", {"UPDATE t_meta SET format = 0"}, SQLITE_ERROR, {"storage format 0"}, {}},
       {"meta rows + 1", {"UPDATE t_meta SET rows = rows + 1"}, C, {t_meta}, {}},
       {"meta rows 0", {"UPDATE t_meta SET rows = 0"}, C, {t_meta}, {}},
       {"meta rows retyped", {"UPDATE t_meta SET rows = 'many'"}, C, {t_meta}, {}},
@@ -956,17 +961,37 @@ TEST(DurabilityTest, UniqueIsCheckedBeforeTypes) {
 // DROP TABLE can remove it; every other use fails with a message naming the
 // format.
 TEST(DurabilityTest, DropTableOfAnotherStorageFormat) {
-  const std::string path = temp_db("format2");
+  const std::string path = temp_db("format3");
   make_damage_db(path);
   {
     Db db(path);
-    ASSERT_TRUE(db.run("UPDATE t_meta SET format = 2").ok());
+    ASSERT_TRUE(db.run("UPDATE t_meta SET format = 3").ok());
   }
   Db db(path);
-  EXPECT_NE(db.str("SELECT count(*) FROM t").find("storage format 2"), std::string::npos);
+  EXPECT_NE(db.str("SELECT count(*) FROM t").find("storage format 3; this build reads formats 1 to 2 only"),
+            std::string::npos);
   Result drop = db.run("DROP TABLE t");
   EXPECT_TRUE(drop.ok()) << drop.str();
   EXPECT_EQ(one(db, "SELECT group_concat(name) FROM sqlite_schema WHERE name LIKE 't%'"), "null");
+  remove_db(path);
+}
+
+// A table whose meta row says format 1 (written by an older build) reads;
+// its first commit rewrites the chunks it changes in format 2 and says so.
+// (Reading format 1 blobs byte by byte: StorePersistenceTest.)
+TEST(DurabilityTest, FormatOneTableReadsAndMovesToFormatTwo) {
+  const std::string path = temp_db("format1");
+  make_damage_db(path);
+  {
+    Db db(path);
+    ASSERT_TRUE(db.run("UPDATE t_meta SET format = 1").ok());
+  }
+  Db db(path);
+  EXPECT_EQ(one(db, "SELECT count(*), sum(k) FROM t"), "int:2966|int:13288617");
+  EXPECT_EQ(one(db, "SELECT format FROM t_meta"), "int:1");
+  ASSERT_TRUE(db.run("INSERT INTO t(k, v, r, n) VALUES(-1, 'x', 1.5, 1)").ok());
+  EXPECT_EQ(one(db, "SELECT format FROM t_meta"), "int:2");
+  EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
   remove_db(path);
 }
 

@@ -247,9 +247,7 @@ void Store::store_value(uint32_t slot, int col, const Value& v) {
   // Release the bytes of the value being replaced.
   const ValueType old_type = ct == ColumnType::kAny ? static_cast<ValueType>(c.types[off])
                              : bit(c.nulls, off)     ? ValueType::kNull
-                                                     : (ct == ColumnType::kText ? ValueType::kText
-                                                        : ct == ColumnType::kBlob ? ValueType::kBlob
-                                                                                  : ValueType::kInteger);
+                                                     : value_type_of(ct);
   if (uses_arena(old_type)) c.garbage += c.cells[off] & 0xffffffffu;
   fill_cell(c, ct, off, v);
   if (c.garbage > kCompactFloor && c.garbage > c.arena.size() - c.garbage) maybe_compact(c, ct);
@@ -598,7 +596,7 @@ std::string Store::check() const {
           if (c.types[off] > static_cast<uint8_t>(ValueType::kBlob)) return "chunk " + std::to_string(ci) + " column " + std::to_string(col) + ": bad type byte";
           t = static_cast<ValueType>(c.types[off]);
         } else {
-          t = bit(c.nulls, off) ? ValueType::kNull : types_[col] == ColumnType::kText ? ValueType::kText : types_[col] == ColumnType::kBlob ? ValueType::kBlob : ValueType::kInteger;
+          t = bit(c.nulls, off) ? ValueType::kNull : value_type_of(types_[col]);
         }
         const uint32_t slot = (ci << chunk_log2_) | off;
         if (bit(ch.live, off) != (state[slot] == kIndexed)) return "slot " + std::to_string(slot) + ": live bit disagrees with the index";
@@ -810,8 +808,7 @@ Status Store::decode_column(uint32_t chunk, int col, std::string_view in) {
       if (Status s = read(off, type); !s.ok()) return s;
     }
   } else {
-    static constexpr ValueType kTypeOf[] = {ValueType::kInteger, ValueType::kReal, ValueType::kText, ValueType::kBlob};
-    const ValueType type = kTypeOf[static_cast<int>(ct)];
+    const ValueType type = value_type_of(ct);
     std::string_view bitmap;
     if (!r.bytes(rows / 8, &bitmap)) return Status::Corrupt("truncated value bitmap");
     for (uint32_t off = 0; off < rows; off++) {

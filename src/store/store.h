@@ -206,6 +206,11 @@ class Store {
     if (on) v[i >> 6] |= uint64_t{1} << (i & 63);
     else v[i >> 6] &= ~(uint64_t{1} << (i & 63));
   }
+  // The type of a non-NULL value in a typed (not ANY) column.
+  static ValueType value_type_of(ColumnType ct) {
+    static constexpr ValueType kTypeOf[] = {ValueType::kInteger, ValueType::kReal, ValueType::kText, ValueType::kBlob};
+    return kTypeOf[static_cast<int>(ct)];
+  }
   bool is_live(uint32_t slot) const { return slot < slot_count() && bit(chunk_of(slot).live, offset_of(slot)); }
   uint32_t slot_count() const { return static_cast<uint32_t>(chunks_.size()) << chunk_log2_; }
 
@@ -330,8 +335,7 @@ inline Value Store::get(uint32_t slot, int col) const {
   } else if (bit(static_cast<const uint64_t*>(ref.kinds), off)) {
     t = ValueType::kNull;
   } else {
-    static constexpr ValueType kTypeOf[] = {ValueType::kInteger, ValueType::kReal, ValueType::kText, ValueType::kBlob};
-    t = kTypeOf[static_cast<int>(ct)];
+    t = value_type_of(ct);
   }
   switch (t) {
     case ValueType::kNull: return Value::Null();

@@ -957,16 +957,20 @@ TEST(DurabilityTest, UniqueIsCheckedBeforeTypes) {
   }
 }
 
+// The damage tests' table, its meta row saying storage format `format`.
+std::string db_of_format(int format) {
+  const std::string path = temp_db("format" + std::to_string(format));
+  make_damage_db(path);
+  Db db(path);
+  EXPECT_TRUE(db.run("UPDATE t_meta SET format = " + std::to_string(format)).ok());
+  return path;
+}
+
 // A table whose meta row names another storage format connects, so that
 // DROP TABLE can remove it; every other use fails with a message naming the
 // format.
 TEST(DurabilityTest, DropTableOfAnotherStorageFormat) {
-  const std::string path = temp_db("format3");
-  make_damage_db(path);
-  {
-    Db db(path);
-    ASSERT_TRUE(db.run("UPDATE t_meta SET format = 3").ok());
-  }
+  const std::string path = db_of_format(3);
   Db db(path);
   EXPECT_NE(db.str("SELECT count(*) FROM t").find("storage format 3; this build reads formats 1 to 2 only"),
             std::string::npos);
@@ -980,12 +984,7 @@ TEST(DurabilityTest, DropTableOfAnotherStorageFormat) {
 // its first commit rewrites the chunks it changes in format 2 and says so.
 // (Reading format 1 blobs byte by byte: StorePersistenceTest.)
 TEST(DurabilityTest, FormatOneTableReadsAndMovesToFormatTwo) {
-  const std::string path = temp_db("format1");
-  make_damage_db(path);
-  {
-    Db db(path);
-    ASSERT_TRUE(db.run("UPDATE t_meta SET format = 1").ok());
-  }
+  const std::string path = db_of_format(1);
   Db db(path);
   EXPECT_EQ(one(db, "SELECT count(*), sum(k) FROM t"), "int:2966|int:13288617");
   EXPECT_EQ(one(db, "SELECT format FROM t_meta"), "int:1");

@@ -750,7 +750,14 @@ Status Store::decode_keys(uint32_t chunk, std::string_view in, std::vector<std::
     live->push_back({static_cast<int64_t>(k), (chunk << chunk_log2_) | off});
   }
   if (!r.done()) return Status::Corrupt("trailing bytes after keys");
-  pack_keys(ch);
+  const std::string_view packed = in.substr(5 + ch.live.size() * sizeof(uint64_t));
+  if (format == kBlobFormat && packed.size() < size_t{ch.live_count} * sizeof(int64_t)) {
+    // Format 2 stores the packed form itself (see pack_keys): keep it.
+    ch.packed.assign(packed);
+    std::vector<int64_t>().swap(ch.keys);
+  } else {
+    pack_keys(ch);
+  }
   return Status::OK();
 }
 

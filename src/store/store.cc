@@ -111,20 +111,23 @@ bool Store::for_each_key(const Chunk& ch, F&& f) const {
   return r.done();
 }
 
+char* Store::put_packed_keys(const Chunk& ch, char* p) const {
+  uint64_t prev = 0;
+  for_each_key(ch, [&](uint32_t, int64_t k) {
+    p = put_varint(p, zigzag(static_cast<uint64_t>(k) - prev));
+    prev = static_cast<uint64_t>(k);
+  });
+  return p;
+}
+
 void Store::pack_keys(Chunk& ch) {
   if (ch.keys.empty()) return;
   // One pass into room for the worst case (ten bytes a key), then a copy
   // of what it took.
   std::string& buffer = pack_buffer_;
   if (buffer.size() < size_t{10} * ch.live_count) buffer.resize(size_t{10} * ch.live_count);
-  char* p = buffer.data();
-  uint64_t prev = 0;
-  for_each_key(ch, [&](uint32_t, int64_t k) {
-    p = put_varint(p, zigzag(static_cast<uint64_t>(k) - prev));
-    prev = static_cast<uint64_t>(k);
-  });
-  const size_t size = static_cast<size_t>(p - buffer.data());
-  if (ch.live_count > 0 && size >= ch.live_count * sizeof(int64_t)) return;  // no smaller: stay unpacked
+  const size_t size = static_cast<size_t>(put_packed_keys(ch, buffer.data()) - buffer.data());
+  if (!packs_smaller(size, ch.live_count)) return;  // stay unpacked
   ch.packed.assign(buffer.data(), size);
   std::vector<int64_t>().swap(ch.keys);
 }
@@ -245,10 +248,7 @@ void Store::store_value(uint32_t slot, int col, const Value& v) {
   const uint32_t off = offset_of(slot);
   const ColumnType ct = types_[col];
   // Release the bytes of the value being replaced.
-  const ValueType old_type = ct == ColumnType::kAny ? static_cast<ValueType>(c.types[off])
-                             : bit(c.nulls, off)     ? ValueType::kNull
-                                                     : value_type_of(ct);
-  if (uses_arena(old_type)) c.garbage += c.cells[off] & 0xffffffffu;
+  if (uses_arena(type_at(c, ct, off))) c.garbage += c.cells[off] & 0xffffffffu;
   fill_cell(c, ct, off, v);
   if (c.garbage > kCompactFloor && c.garbage > c.arena.size() - c.garbage) maybe_compact(c, ct);
 }
@@ -261,9 +261,7 @@ void Store::maybe_compact(ColumnChunk& c, ColumnType ct) {
   std::string fresh;
   fresh.reserve(c.arena.size() - c.garbage);
   for (size_t off = 0; off < c.cells.size(); off++) {
-    const bool has_bytes = ct == ColumnType::kAny ? uses_arena(static_cast<ValueType>(c.types[off]))
-                                                   : !bit(c.nulls, static_cast<uint32_t>(off));
-    if (!has_bytes) continue;
+    if (!uses_arena(type_at(c, ct, static_cast<uint32_t>(off)))) continue;
     const uint64_t cell = c.cells[off];
     const uint64_t len = cell & 0xffffffffu;
     const uint64_t at = fresh.size();
@@ -591,13 +589,10 @@ std::string Store::check() const {
       const ColumnChunk& c = ch.columns[col];
       size_t used = 0;
       for (uint32_t off = 0; off < chunk_rows(); off++) {
-        ValueType t;
-        if (types_[col] == ColumnType::kAny) {
-          if (c.types[off] > static_cast<uint8_t>(ValueType::kBlob)) return "chunk " + std::to_string(ci) + " column " + std::to_string(col) + ": bad type byte";
-          t = static_cast<ValueType>(c.types[off]);
-        } else {
-          t = bit(c.nulls, off) ? ValueType::kNull : value_type_of(types_[col]);
+        if (types_[col] == ColumnType::kAny && c.types[off] > static_cast<uint8_t>(ValueType::kBlob)) {
+          return "chunk " + std::to_string(ci) + " column " + std::to_string(col) + ": bad type byte";
         }
+        const ValueType t = type_at(c, types_[col], off);
         const uint32_t slot = (ci << chunk_log2_) | off;
         if (bit(ch.live, off) != (state[slot] == kIndexed)) return "slot " + std::to_string(slot) + ": live bit disagrees with the index";
         if (state[slot] == kFree && t != ValueType::kNull) {
@@ -660,15 +655,7 @@ void Store::encode(uint32_t chunk, int col, std::string* out) const {
   if (col < 0) {
     // Keys: the live bitmap, then the packed keys (see pack_keys).
     for (uint64_t w : ch.live) p = put_le(p, w);
-    if (ch.keys.empty()) {
-      p = std::copy(ch.packed.begin(), ch.packed.end(), p);
-    } else {
-      uint64_t prev = 0;
-      for_each_key(ch, [&](uint32_t, int64_t k) {
-        p = put_varint(p, zigzag(static_cast<uint64_t>(k) - prev));
-        prev = static_cast<uint64_t>(k);
-      });
-    }
+    p = ch.keys.empty() ? std::copy(ch.packed.begin(), ch.packed.end(), p) : put_packed_keys(ch, p);
     out->resize(p - out->data());
     return;
   }
@@ -751,7 +738,7 @@ Status Store::decode_keys(uint32_t chunk, std::string_view in, std::vector<std::
   }
   if (!r.done()) return Status::Corrupt("trailing bytes after keys");
   const std::string_view packed = in.substr(5 + ch.live.size() * sizeof(uint64_t));
-  if (format == kBlobFormat && packed.size() < size_t{ch.live_count} * sizeof(int64_t)) {
+  if (format == kBlobFormat && packs_smaller(packed.size(), ch.live_count)) {
     // Format 2 stores the packed form itself (see pack_keys): keep it.
     ch.packed.assign(packed);
     std::vector<int64_t>().swap(ch.keys);

@@ -211,6 +211,11 @@ class Store {
     static constexpr ValueType kTypeOf[] = {ValueType::kInteger, ValueType::kReal, ValueType::kText, ValueType::kBlob};
     return kTypeOf[static_cast<int>(ct)];
   }
+  // The type of the value in a cell.
+  static ValueType type_at(const ColumnChunk& c, ColumnType ct, uint32_t off) {
+    if (ct == ColumnType::kAny) return static_cast<ValueType>(c.types[off]);
+    return bit(c.nulls, off) ? ValueType::kNull : value_type_of(ct);
+  }
   bool is_live(uint32_t slot) const { return slot < slot_count() && bit(chunk_of(slot).live, offset_of(slot)); }
   uint32_t slot_count() const { return static_cast<uint32_t>(chunks_.size()) << chunk_log2_; }
 
@@ -222,6 +227,11 @@ class Store {
   // change. pack_keys keeps keys that would not get smaller unpacked. The
   // key blob (format 2) holds exactly the packed form after the bitmap.
   void pack_keys(Chunk& ch);
+  // Writes the packed form of the chunk's (unpacked) keys at p; returns
+  // the end. At most ten bytes a key.
+  char* put_packed_keys(const Chunk& ch, char* p) const;
+  // Whether `bytes` of packed keys beat eight bytes for each of `live` keys.
+  static bool packs_smaller(size_t bytes, uint32_t live) { return live == 0 || bytes < size_t{live} * sizeof(int64_t); }
   void unpack_keys(Chunk& ch) {
     if (ch.keys.empty()) unpack_keys_slow(ch);
   }

@@ -100,6 +100,7 @@ class Tree {
   using Node = internal::Node;
   using ModelNode = internal::ModelNode;
   using Leaf = internal::DataNode<Key, Payload, Traits>;
+  using Entry = typename Leaf::Entry;
 
   static_assert(Options::kMinDensity < Options::kInitDensity && Options::kInitDensity < Options::kMaxDensity &&
                     Options::kMaxDensity < 1.0,
@@ -210,23 +211,16 @@ class Tree {
 
   // Replaces the contents. REQUIRES: keys strictly increasing.
   void bulk_load(const std::pair<Key, Payload>* pairs, size_t n) {
-    std::vector<Key> keys(n);
-    std::vector<Payload> payloads(n);
-    for (size_t i = 0; i < n; ++i) {
-      keys[i] = pairs[i].first;
-      payloads[i] = pairs[i].second;
-    }
     clear();
     stats_ = Stats();
-    build_root(keys.data(), payloads.data(), n);
+    build_root(pairs, n);
   }
 
   // Inserts (key, payload) unless key is present. Returns an iterator to
   // the key and whether it was inserted; an existing payload is kept.
   std::pair<iterator, bool> insert(const Key& key, const Payload& payload) {
     if (root_ == nullptr) {
-      Leaf* leaf = new_leaf(Options::kMinCapacity);
-      root_ = first_leaf_ = last_leaf_ = leaf;
+      root_ = first_leaf_ = last_leaf_ = empty_leaf();
     }
     const uint64_t u = Traits::to_unsigned(key);
     // make_room always makes progress; the bound only guards against a
@@ -418,11 +412,17 @@ class Tree {
   // a failed one leaks nothing and leaves the byte counter exact; the
   // structure it was for may be left half changed (the module then
   // discards the tree).
+  // A leaf with arrays of `capacity` slots, to be filled by place().
   Leaf* new_leaf(int capacity) {
     std::unique_ptr<Leaf> leaf(new Leaf());
     leaf->allocate(capacity, &mem_);
     mem_.bytes += sizeof(Leaf);
     return leaf.release();
+  }
+  Leaf* empty_leaf() {
+    Leaf* leaf = new_leaf(Options::kMinCapacity);
+    leaf->place(nullptr, 0);
+    return leaf;
   }
   void free_leaf(Leaf* leaf) {
     leaf->release(&mem_);
@@ -472,13 +472,12 @@ class Tree {
 
   // ---- building --------------------------------------------------------------
 
-  // A leaf holding keys[0..n) at init density.
-  Leaf* build_leaf(const Key* keys, const Payload* payloads, size_t n) {
+  // A leaf holding e[0..n) at init density.
+  Leaf* build_leaf(const Entry* e, size_t n) {
     const int capacity = capacity_for(n);
     Leaf* leaf = new_leaf(capacity);
-    leaf->train(keys, static_cast<int>(n), n > 0 ? static_cast<double>(capacity) / static_cast<double>(n) : 0);
-    leaf->place(keys, payloads, static_cast<int>(n));
-    leaf->expected_cost_ = leaf->layout_cost();
+    leaf->train(e, static_cast<int>(n), n > 0 ? static_cast<double>(capacity) / static_cast<double>(n) : 0);
+    leaf->place(e, static_cast<int>(n));
     return leaf;
   }
 
@@ -490,8 +489,8 @@ class Tree {
   struct Domain {
     uint64_t lo, hi;
   };
-  static Domain tight(const Key* keys, size_t n) {
-    return {Traits::to_unsigned(keys[0]), Traits::to_unsigned(keys[n - 1])};
+  static Domain tight(const Key& first, const Key& last) {
+    return {Traits::to_unsigned(first), Traits::to_unsigned(last)};
   }
   // What ModelNode::slot_of computes, for a node not yet allocated.
   static size_t slot_in(uint64_t u, const Domain& d, const Fanout& f) {
@@ -552,45 +551,52 @@ class Tree {
     return best;
   }
 
-  Leaf* build_leaf_into(const Key* keys, const Payload* payloads, size_t n, Chain* chain) {
-    Leaf* leaf = build_leaf(keys, payloads, n);
+  Leaf* build_leaf_into(const Entry* e, size_t n, Chain* chain) {
+    Leaf* leaf = build_leaf(e, n);
     chain->append(leaf);
     return leaf;
   }
 
-  // Builds a subtree over keys[0..n) (n >= 1) in domain d, appending its
+  // Builds a subtree over e[0..n) (n >= 1) in domain d, appending its
   // leaves to `chain`. Keys inserted later outside d clamp to the edge
   // children. `force`: must be a model node (a full data node splitting
   // down); if no fanout over d separates the keys, the domain shrinks to
   // the keys' own range.
-  Node* build(const Key* keys, const Payload* payloads, size_t n, bool force, Chain* chain, Domain d,
-              bool root = false) {
-    if (n < 2 || (!force && n <= 64)) return build_leaf_into(keys, payloads, n, chain);
+  Node* build(const Entry* e, size_t n, bool force, Chain* chain, Domain d, bool root = false) {
+    if (n < 2 || (!force && n <= 64)) return build_leaf_into(e, n, chain);
+    // Keys one data node serves well are not worth a search for a fanout:
+    // build that node, and keep it if the cost model rates its layout well
+    // (building it costs about what predicting its layout would).
+    Leaf* leaf = nullptr;
+    if (!force && n <= max_leaf_keys()) {
+      leaf = build_leaf(e, n);
+      if (leaf->expected_cost_ <= kSplitCheckCost) {
+        chain->append(leaf);
+        return leaf;
+      }
+    }
+    Unfinished candidate(this, leaf);  // freed unless no fanout does better
     // Keys clamped into an edge slot can lie outside d: cover them too.
-    d = {std::min(d.lo, Traits::to_unsigned(keys[0])), std::max(d.hi, Traits::to_unsigned(keys[n - 1]))};
+    d = {std::min(d.lo, Traits::to_unsigned(e[0].first)), std::max(d.hi, Traits::to_unsigned(e[n - 1].first))};
     // The cost model looks at a sample of at most kMaxSamples keys.
     const size_t stride = (n + kMaxSamples - 1) / kMaxSamples;
     std::vector<Key> sample;
-    const Key* s = keys;
-    size_t m = n;
-    if (stride > 1) {
-      for (size_t i = 0; i < n; i += stride) sample.push_back(keys[i]);
-      if (sample.back() != keys[n - 1]) sample.push_back(keys[n - 1]);
-      s = sample.data();
-      m = sample.size();
-    }
-    // Keys one data node serves well are not worth a search for a fanout.
-    if (!force && n <= max_leaf_keys() &&
-        internal::data_node_cost<Key, Traits>(s, m, static_cast<double>(stride), Options::kInitDensity) <=
-            kSplitCheckCost) {
-      return build_leaf_into(keys, payloads, n, chain);
-    }
+    sample.reserve(n / stride + 2);
+    for (size_t i = 0; i < n; i += stride) sample.push_back(e[i].first);
+    if (sample.back() != e[n - 1].first) sample.push_back(e[n - 1].first);
+    const Key* s = sample.data();
+    const size_t m = sample.size();
     Fanout f = choose_fanout(s, m, static_cast<double>(stride), force, d);
-    if (f.log != 0 && slot_in(Traits::to_unsigned(keys[0]), d, f) == slot_in(Traits::to_unsigned(keys[n - 1]), d, f)) {
-      d = tight(keys, n);  // the keys fill a sliver of d
+    if (f.log != 0 && slot_in(Traits::to_unsigned(e[0].first), d, f) == slot_in(Traits::to_unsigned(e[n - 1].first), d, f)) {
+      d = tight(e[0].first, e[n - 1].first);  // the keys fill a sliver of d
       f = choose_fanout(s, m, static_cast<double>(stride), force, d);
     }
-    if (f.log == 0) return build_leaf_into(keys, payloads, n, chain);
+    if (f.log == 0) {
+      if (leaf == nullptr) return build_leaf_into(e, n, chain);
+      candidate.release();
+      chain->append(leaf);
+      return leaf;
+    }
     if (root) {
       // Align the root's origin to its slot width, so that its domain can
       // always grow left by whole slots down to the smallest key.
@@ -615,8 +621,8 @@ class Tree {
     size_t k = 0;
     for (auto [a, b] : blocks) {
       size_t end = k;
-      while (end < n && slot_in(Traits::to_unsigned(keys[end]), d, f) < b) ++end;
-      Node* child = build(keys + k, payloads + k, end - k, false, chain, slot_range(d.lo, f.shift, a, b, d.hi));
+      while (end < n && slot_in(Traits::to_unsigned(e[end].first), d, f) < b) ++end;
+      Node* child = build(e + k, end - k, false, chain, slot_range(d.lo, f.shift, a, b, d.hi));
       std::fill(node->children + a, node->children + b, child);
       k = end;
     }
@@ -658,14 +664,14 @@ class Tree {
     return {false, left_cost + right_cost};
   }
 
-  void build_root(const Key* keys, const Payload* payloads, size_t n) {
+  void build_root(const Entry* e, size_t n) {
     Chain chain;
     if (n == 0) {
-      Leaf* leaf = new_leaf(Options::kMinCapacity);
+      Leaf* leaf = empty_leaf();
       chain.append(leaf);
       root_ = leaf;
     } else {
-      root_ = build(keys, payloads, n, false, &chain, tight(keys, n), /*root=*/true);
+      root_ = build(e, n, false, &chain, tight(e[0].first, e[n - 1].first), /*root=*/true);
     }
     first_leaf_ = chain.first;
     last_leaf_ = chain.last;
@@ -674,47 +680,39 @@ class Tree {
   }
 
   // A leaf's keys and payloads, in order.
-  static std::pair<std::vector<Key>, std::vector<Payload>> contents(const Leaf* leaf) {
-    std::pair<std::vector<Key>, std::vector<Payload>> out{std::vector<Key>(leaf->num_keys_),
-                                                          std::vector<Payload>(leaf->num_keys_)};
-    leaf->extract(out.first.data(), out.second.data());
+  static std::vector<Entry> contents(const Leaf* leaf) {
+    std::vector<Entry> out(leaf->num_keys_);
+    leaf->extract(out.data());
     return out;
   }
 
-  // Collects every key and payload in order.
-  void collect(std::vector<Key>* keys, std::vector<Payload>* payloads) const {
-    keys->resize(size_);
-    payloads->resize(size_);
+  // Every key and payload in order.
+  std::vector<Entry> collect() const {
+    std::vector<Entry> out(size_);
     size_t n = 0;
-    for (const Leaf* l = first_leaf_; l != nullptr; l = l->next_) n += l->extract(keys->data() + n, payloads->data() + n);
+    for (const Leaf* l = first_leaf_; l != nullptr; l = l->next_) n += l->extract(out.data() + n);
+    return out;
   }
 
   // Replaces the tree by a fresh build of the given sorted contents,
   // keeping the counters.
-  void rebuild_from(const std::vector<Key>& keys, const std::vector<Payload>& payloads) {
+  void rebuild_from(const std::vector<Entry>& entries) {
     Stats saved = stats_;
     clear();
     stats_ = saved;
     ++stats_.rebuilds;
-    build_root(keys.data(), payloads.data(), keys.size());
+    build_root(entries.data(), entries.size());
   }
 
-  void rebuild() {
-    std::vector<Key> keys;
-    std::vector<Payload> payloads;
-    collect(&keys, &payloads);
-    rebuild_from(keys, payloads);
-  }
+  void rebuild() { rebuild_from(collect()); }
 
   // A rebuild that also inserts a key the root's domain cannot grow to.
   std::pair<iterator, bool> rebuild_with(const Key& key, const Payload& payload) {
-    std::vector<Key> keys;
-    std::vector<Payload> payloads;
-    collect(&keys, &payloads);
-    auto at = std::lower_bound(keys.begin(), keys.end(), key) - keys.begin();
-    keys.insert(keys.begin() + at, key);
-    payloads.insert(payloads.begin() + at, payload);
-    rebuild_from(keys, payloads);
+    std::vector<Entry> entries = collect();
+    auto at = std::lower_bound(entries.begin(), entries.end(), key,
+                               [](const Entry& x, const Key& k) { return x.first < k; });
+    entries.insert(at, {key, payload});
+    rebuild_from(entries);
     ++stats_.inserts;
     return {find(key), true};
   }
@@ -735,18 +733,17 @@ class Tree {
   // Replaces the arrays of `leaf` by `capacity` slots, retrained.
   void resize(Leaf* leaf, int capacity, Room room) {
     const int n = leaf->num_keys_;
-    auto [keys, payloads] = contents(leaf);
+    const std::vector<Entry> entries = contents(leaf);
     leaf->allocate(capacity, &mem_);
     if (room == Room::kSpread) {
-      leaf->train(keys.data(), n, n > 0 ? static_cast<double>(capacity) / n : 0);
+      leaf->train(entries.data(), n, n > 0 ? static_cast<double>(capacity) / n : 0);
     } else {
       // Keys at append-density spacing from one end; every caller leaves
       // at least two free slots at the other.
       const double span = std::max(0, n - 1) / Options::kAppendDensity;
-      leaf->fit_ends(keys.data(), n, span, room == Room::kAppend ? 0 : capacity - 1 - std::ceil(span));
+      leaf->fit_ends(entries.data(), n, span, room == Room::kAppend ? 0 : capacity - 1 - std::ceil(span));
     }
-    leaf->place(keys.data(), payloads.data(), n);
-    leaf->expected_cost_ = leaf->layout_cost();
+    leaf->place(entries.data(), n);
   }
 
   // `leaf` had no room for `key`: expand it or split it, as the cost model
@@ -808,7 +805,8 @@ class Tree {
       if (i % stride == 0 || s == leaf->last_) keys.push_back(leaf->keys_[s]);
     }
     return keys.size() >= 2 &&
-           choose_fanout(keys.data(), keys.size(), static_cast<double>(stride), false, tight(keys.data(), keys.size())).log != 0;
+           choose_fanout(keys.data(), keys.size(), static_cast<double>(stride), false, tight(keys.front(), keys.back()))
+                   .log != 0;
   }
 
   // Splits a leaf sideways when it owns several of its parent's slots
@@ -854,17 +852,17 @@ class Tree {
 
   void split_sideways(Leaf* leaf, ModelNode* parent, size_t a, size_t b) {
     const int n = leaf->num_keys_;
-    auto [keys, payloads] = contents(leaf);
+    const std::vector<Entry> entries = contents(leaf);
     // Split at the slot boundary nearest the median key.
-    size_t c = parent->slot_of(Traits::to_unsigned(keys[n / 2]));
+    size_t c = parent->slot_of(Traits::to_unsigned(entries[n / 2].first));
     c = std::clamp(c, a + 1, b - 1);
     const size_t left = static_cast<size_t>(
-        std::partition_point(keys.begin(), keys.end(),
-                             [&](const Key& k) { return parent->slot_of(Traits::to_unsigned(k)) < c; }) -
-        keys.begin());
-    Leaf* l = build_leaf(keys.data(), payloads.data(), left);
+        std::partition_point(entries.begin(), entries.end(),
+                             [&](const Entry& x) { return parent->slot_of(Traits::to_unsigned(x.first)) < c; }) -
+        entries.begin());
+    Leaf* l = build_leaf(entries.data(), left);
     Unfinished unfinished(this, l);
-    Leaf* r = build_leaf(keys.data() + left, payloads.data() + left, n - left);
+    Leaf* r = build_leaf(entries.data() + left, n - left);
     unfinished.release();
     l->next_ = r;
     r->prev_ = l;
@@ -898,27 +896,25 @@ class Tree {
       for (int i = leaf->next_occupied(0); i < leaf->capacity_ && moves(i); i = leaf->next_occupied(i + 1)) to = i;
       from = leaf->next_occupied(0);
     }
-    std::vector<Key> keys;
-    std::vector<Payload> payloads;
+    std::vector<Entry> moved;
     for (int i = leaf->next_occupied(from); i <= to; i = leaf->next_occupied(i + 1)) {
-      keys.push_back(leaf->keys_[i]);
-      payloads.push_back(leaf->payloads_[i]);
+      moved.push_back({leaf->keys_[i], leaf->payloads_[i]});
     }
-    if (keys.size() >= static_cast<size_t>(leaf->num_keys_)) return false;
+    if (moved.size() >= static_cast<size_t>(leaf->num_keys_)) return false;
     // Full append size, unless the tree is small: then a leaf that size
     // would be most of its memory.
     const int capacity = std::max(std::min(Options::kMaxAppendCapacity, capacity_for(size_ / 8)),
-                                  capacity_for(2 * keys.size() + 1));
+                                  capacity_for(2 * moved.size() + 1));
     Leaf* fresh = new_leaf(capacity);
     fresh->slope_ = leaf->slope_;
     if (append) {
-      fresh->base_ = keys.empty() ? key : keys.front();
+      fresh->base_ = moved.empty() ? key : moved.front().first;
       fresh->intercept_ = 0;
     } else {
-      fresh->base_ = keys.empty() ? key : keys.back();
+      fresh->base_ = moved.empty() ? key : moved.back().first;
       fresh->intercept_ = capacity - 1;
     }
-    fresh->place(keys.data(), payloads.data(), static_cast<int>(keys.size()));
+    fresh->place(moved.data(), static_cast<int>(moved.size()));
     fresh->expected_cost_ = leaf->expected_cost_;
     for (int i = to; i >= from; i = leaf->prev_occupied(i - 1)) leaf->erase_at(i);
     leaf->inserts_since_resize_ = leaf->appends_since_resize_ = leaf->prepends_since_resize_ = 0;
@@ -941,21 +937,19 @@ class Tree {
 
   // Replaces a leaf by a model node built over its keys.
   void split_down(Leaf* leaf) {
-    const int n = leaf->num_keys_;
-    auto [keys, payloads] = contents(leaf);
+    const std::vector<Entry> entries = contents(leaf);
     // The new node's domain is the leaf's share of its parent's domain,
     // so later keys anywhere in it route well; the root's is its keys'.
     ModelNode* parent = path_.empty() ? nullptr : path_.back().node;
     size_t a = 0, b = 0;
-    Domain d = tight(keys.data(), keys.size());
+    Domain d = tight(entries.front().first, entries.back().first);
     if (parent != nullptr) {
       a = parent->run_begin(path_.back().slot);
       b = parent->run_end(path_.back().slot);
       d = slot_range(parent->lo, parent->shift, a, b, ~uint64_t{0});
     }
     Chain chain;
-    Node* sub = build(keys.data(), payloads.data(), static_cast<size_t>(n), /*force=*/true, &chain, d,
-                      /*root=*/parent == nullptr);
+    Node* sub = build(entries.data(), entries.size(), /*force=*/true, &chain, d, /*root=*/parent == nullptr);
     splice(leaf, chain.first, chain.last);
     if (parent == nullptr) root_ = sub; else std::fill(parent->children + a, parent->children + b, sub);
     free_leaf(leaf);
@@ -983,7 +977,7 @@ class Tree {
     if (extra > Options::kMaxRootFanout - root->fanout) return false;
     const size_t fanout = root->fanout + extra;
     std::unique_ptr<Node*[]> owned(new Node*[fanout]);
-    Leaf* leaf = new_leaf(Options::kMinCapacity);
+    Leaf* leaf = empty_leaf();
     Node** children = owned.release();
     if (left) {
       std::fill(children, children + extra, leaf);

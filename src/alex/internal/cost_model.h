@@ -58,22 +58,20 @@ inline double log2_1p(double x) {
 template <class Key, class Traits>
 double data_node_cost(const Key* s, size_t m, double t, double density) {
   if (m <= 1) return 0;
-  // Least-squares fit of rank (j * t) against the key offset.
+  // Least-squares fit of rank (j * t) against the key offset from the
+  // middle key, in one pass (as DataNode::train).
   const Key mid = s[m / 2];
-  double mx = 0, my = 0;
+  const double my = static_cast<double>(m - 1) / 2;
+  double sx = 0, sxx = 0, sxy = 0;
   for (size_t j = 0; j < m; ++j) {
-    mx += Traits::offset(s[j], mid);
-    my += static_cast<double>(j);
+    const double x = Traits::offset(s[j], mid);
+    sx += x;
+    sxx += x * x;
+    sxy += x * (static_cast<double>(j) - my);
   }
-  mx /= static_cast<double>(m);
-  my /= static_cast<double>(m);
-  double sxy = 0, sxx = 0;
-  for (size_t j = 0; j < m; ++j) {
-    double dx = Traits::offset(s[j], mid) - mx;
-    sxy += dx * (static_cast<double>(j) - my);
-    sxx += dx * dx;
-  }
-  double slope = sxx > 0 ? sxy / sxx : 0;
+  const double mx = sx / static_cast<double>(m);
+  const double var = sxx - sx * mx;
+  double slope = var > 0 ? sxy / var : 0;
   if (!std::isfinite(slope) || slope < 0) slope = 0;
   const double scale = t / density;  // slots per sample
   // Simulate the layout: each key at its predicted slot or just past the

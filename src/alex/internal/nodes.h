@@ -55,6 +55,7 @@
 #include <new>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "alex/internal/cost_model.h"
 #include "alex/key_traits.h"
@@ -128,6 +129,8 @@ struct DataNode : Node {
   static_assert(std::is_trivially_copyable_v<Key>, "keys are moved with memmove");
   static_assert(std::is_trivially_copyable_v<Payload>, "payloads are moved with memmove");
 
+  using Entry = std::pair<Key, Payload>;  // what builds read and extract() writes
+
   DataNode() : Node(true) {}
 
   // ---- array management --------------------------------------------------
@@ -143,7 +146,8 @@ struct DataNode : Node {
   }
   static constexpr size_t buffer_bytes(int cap) { return bitmap_offset(cap) + words_for(cap) * 8; }
 
-  // Replace the arrays by empty ones of `cap` slots (every slot a trailing gap).
+  // Replace the arrays by empty ones of `cap` slots. The keys array is left
+  // unwritten: place() fills every slot, and must come next.
   // The new arrays are allocated before the old ones go, so that a failed
   // allocation (std::bad_alloc, where exceptions are on) changes nothing.
   void allocate(int cap, MemoryCounter* mem) {
@@ -156,7 +160,6 @@ struct DataNode : Node {
     keys_ = reinterpret_cast<Key*>(buffer_);
     payloads_ = reinterpret_cast<Payload*>(buffer_ + payload_offset(cap));
     bitmap_ = reinterpret_cast<uint64_t*>(buffer_ + bitmap_offset(cap));
-    std::fill(keys_, keys_ + cap, Traits::max());
     std::memset(bitmap_, 0, words_for(cap) * 8);
     num_keys_ = 0;
     first_ = cap;
@@ -418,104 +421,94 @@ struct DataNode : Node {
 
   // ---- bulk placement ----------------------------------------------------
 
-  // Fits pos = slope * offset(k, keys[0]) + intercept to (keys[i], i * scale)
-  // by least squares.
-  void train(const Key* keys, int n, double scale) {
-    base_ = n > 0 ? keys[0] : Key{};
+  // Fits pos = slope * offset(k, e[0].first) + intercept to (e[i].first,
+  // i * scale) by least squares, in one pass: offsets are taken from the
+  // middle key, so their mean is small against their spread and the sums
+  // do not cancel.
+  void train(const Entry* e, int n, double scale) {
+    base_ = n > 0 ? e[0].first : Key{};
     if (n <= 1) {
       slope_ = 0;
       intercept_ = 0;
       return;
     }
-    // Offsets are taken from the middle key to keep the sums small.
-    const Key mid = keys[n / 2];
-    double mx = 0, my = 0;
+    const Key mid = e[n / 2].first;
+    const double my = (n - 1) / 2.0;  // mean rank
+    double sx = 0, sxx = 0, sxy = 0;
     for (int i = 0; i < n; ++i) {
-      mx += Traits::offset(keys[i], mid);
-      my += i;
+      const double x = Traits::offset(e[i].first, mid);
+      sx += x;
+      sxx += x * x;
+      sxy += x * (i - my);  // the ranks' deviations sum to 0: no mean of x needed
     }
-    mx /= n;
-    my /= n;
-    double sxy = 0, sxx = 0;
-    for (int i = 0; i < n; ++i) {
-      double dx = Traits::offset(keys[i], mid) - mx;
-      sxy += dx * (i - my);
-      sxx += dx * dx;
-    }
-    double slope = sxx > 0 ? sxy / sxx : 0;
+    const double mx = sx / n;
+    const double var = sxx - sx * mx;
+    double slope = var > 0 ? sxy / var : 0;
     if (!std::isfinite(slope) || slope < 0) slope = 0;
-    // Re-express relative to base_ = keys[0]: offset(k, mid) = offset(k,
-    // base) - offset(mid, base).
+    // Re-express relative to base_ = e[0].first: offset(k, mid) =
+    // offset(k, base) - offset(mid, base).
     double icpt = my - slope * mx - slope * Traits::offset(mid, base_);
     slope_ = slope * scale;
     intercept_ = icpt * scale;
     if (!std::isfinite(intercept_)) intercept_ = 0;
   }
 
-  // A model through the end keys: keys[0] at slot `first`, keys[n-1]
-  // `span` slots later. Used where room must be left at one end: unlike a
+  // A model through the end keys: e[0] at slot `first`, e[n-1] `span`
+  // slots later. Used where room must be left at one end: unlike a
   // least-squares fit, it cannot overshoot the edge.
-  void fit_ends(const Key* keys, int n, double span, double first) {
-    base_ = n > 0 ? keys[0] : Key{};
+  void fit_ends(const Entry* e, int n, double span, double first) {
+    base_ = n > 0 ? e[0].first : Key{};
     intercept_ = first;
-    slope_ = n > 1 ? span / Traits::offset(keys[n - 1], keys[0]) : 0;
+    slope_ = n > 1 ? span / Traits::offset(e[n - 1].first, e[0].first) : 0;
     if (!std::isfinite(slope_)) slope_ = 0;
   }
 
-  // Fills an empty node (fresh arrays) with sorted unique keys at their
+  // Fills an empty node (fresh arrays) with sorted unique entries at their
   // predicted slots, pushed right past taken slots and left so that every
-  // key fits. REQUIRES n <= capacity_, num_keys_ == 0.
-  void place(const Key* keys, const Payload* payloads, int n) {
+  // key fits, in one pass over the slots; sets expected_cost_ to the cost
+  // model's figure for the layout: search steps from the predicted to the
+  // actual slot of every key, and the shifts an insert would make in the
+  // runs of occupied slots (see cost_model.h). REQUIRES n <= capacity_,
+  // num_keys_ == 0.
+  void place(const Entry* e, int n) {
     int prev = -1;
+    double log_err = 0, run_sq = 0, run = 0;
     for (int i = 0; i < n; ++i) {
-      int p = predict(keys[i]);
+      const Key k = e[i].first;
+      const double raw = predict_raw(k);
+      int p = predict(k);
       p = std::max(p, prev + 1);
       p = std::min(p, capacity_ - (n - i));
-      keys_[p] = keys[i];
-      payloads_[p] = payloads[i];
+      // A gap holds the key after it; the gaps before the first key, min.
+      std::fill(keys_ + prev + 1, keys_ + p, i == 0 ? Traits::min() : k);
+      keys_[p] = k;
+      payloads_[p] = e[i].second;
       set_bit(p);
+      log_err += log2_1p(std::abs(raw - p));
+      if (p == prev + 1) {
+        ++run;
+      } else {
+        run_sq += run * run;
+        run = 1;
+      }
       prev = p;
     }
+    std::fill(keys_ + prev + 1, keys_ + capacity_, Traits::max());
+    run_sq += run * run;
     num_keys_ = n;
     last_ = prev;
     first_ = n > 0 ? next_occupied(0) : capacity_;
-    Key fill = Traits::max();
-    for (int i = capacity_ - 1; i >= 0; --i) {
-      if (occupied(i)) fill = keys_[i]; else keys_[i] = fill;
-    }
-    std::fill(keys_, keys_ + (n > 0 ? first_ : 0), Traits::min());
+    expected_cost_ =
+        n > 0 ? CostWeights::kSearch * log_err / n + CostWeights::kShift * run_sq / (4.0 * n) : 0;
     inserts_since_resize_ = appends_since_resize_ = prepends_since_resize_ = shifts_since_resize_ = 0;
     distance_since_resize_ = 0;
     keys_at_resize_ = n;
   }
 
-  // The cost model's figure for the current layout: search steps from the
-  // predicted to the actual slot of every key, and the shifts an insert
-  // would make in the runs of occupied slots (see cost_model.h).
-  double layout_cost() const {
-    if (num_keys_ == 0) return 0;
-    double log_err = 0, run_sq = 0, run = 0;
-    for (int i = 0; i < capacity_; ++i) {
-      if (occupied(i)) {
-        log_err += log2_1p(std::abs(predict_raw(keys_[i]) - i));
-        ++run;
-      } else {
-        run_sq += run * run;
-        run = 0;
-      }
-    }
-    run_sq += run * run;
-    return CostWeights::kSearch * log_err / num_keys_ + CostWeights::kShift * run_sq / (4.0 * num_keys_);
-  }
-
   // Copies the real keys and payloads out, in order. Returns the count.
-  int extract(Key* keys, Payload* payloads) const {
+  int extract(Entry* out) const {
     int n = 0;
-    for (int i = next_occupied(0); i < capacity_; i = next_occupied(i + 1)) {
-      keys[n] = keys_[i];
-      payloads[n] = payloads_[i];
-      ++n;
-    }
+    for (int i = next_occupied(0); i < capacity_; i = next_occupied(i + 1)) out[n++] = {keys_[i], payloads_[i]};
     return n;
   }
 
@@ -574,7 +567,7 @@ struct DataNode : Node {
   uint64_t prepends_since_resize_ = 0;
   uint64_t shifts_since_resize_ = 0;
   uint64_t distance_since_resize_ = 0;
-  double expected_cost_ = 0;  // layout_cost() at the last resize
+  double expected_cost_ = 0;  // set by place(): the layout's cost at the last resize
 
   static constexpr uint64_t kShiftBudget = 4;
   int keys_at_resize_ = 0;    // num_keys_ right after the last resize

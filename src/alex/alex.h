@@ -649,7 +649,9 @@ class Tree {
                  internal::data_node_cost<Key, Traits>(s + starts[x], cnt, t, Options::kInitDensity) +
              internal::CostWeights::kByte * sizeof(Leaf);
     };
-    if (b - a == 1) return {true, block_cost(a, b)};
+    // No keys in the block: one empty leaf beats several, at every level
+    // below (what the recursion would find, in O(1) instead of O(b - a)).
+    if (b - a == 1 || (!top && starts[a] == starts[b])) return {true, block_cost(a, b)};
     const size_t mid = a + (b - a) / 2;
     auto [left_one, left_cost] = merge_blocks(s, starts, t, a, mid, false, out);
     auto [right_one, right_cost] = merge_blocks(s, starts, t, mid, b, false, out);

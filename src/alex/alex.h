@@ -514,8 +514,15 @@ class Tree {
                            : internal::data_node_cost<Key, Traits>(s, m, t, Options::kInitDensity) +
                                  internal::CostWeights::kByte * sizeof(Leaf) / n;
     int worse = 0;
-    const int max_log =
-        std::min({Options::kMaxFanoutLog, bits, static_cast<int>(std::bit_width(static_cast<uint64_t>(n))) + 1});
+    // A child array costs at most a quarter of the bytes of the keys and
+    // payloads below it: memory stays near the bytes held even where the
+    // cost model would trade any amount of it for a shorter search
+    // (skewed keys, whose dense head wants the finest slots).
+    const int memory_log = static_cast<int>(
+        std::bit_width(static_cast<uint64_t>(n * sizeof(Entry) / (4 * sizeof(Node*))))) - 1;
+    const int max_log = std::min({Options::kMaxFanoutLog, bits,
+                                  static_cast<int>(std::bit_width(static_cast<uint64_t>(n))) + 1,
+                                  std::max(1, memory_log)});
     // Slots hold at most kMaxSlotKeys keys on average, whatever the cost
     // model says (merged blocks still make big leaves): a leaf filled by
     // appends can then hand the slots past its keys to a new leaf.

@@ -126,25 +126,34 @@ class Tree {
     Iter() = default;
     // iterator converts to const_iterator.
     template <bool kOther, class = std::enable_if_t<kConst && !kOther>>
-    Iter(const Iter<kOther>& o) : leaf_(o.leaf_), slot_(o.slot_), tree_(o.tree_) {}
+    Iter(const Iter<kOther>& o) : leaf_(o.leaf_), slot_(o.slot_), tree_(o.tree_), rest_(o.rest_) {}
 
     const Key& key() const { return leaf_->keys_[slot_]; }
     PayloadRef payload() const { return leaf_->payloads_[slot_]; }
 
     Iter& operator++() {
-      // Fast path, inline: the next key is in the same bitmap word (bits
-      // past the capacity are never set).
+      // Fast path: the next key's bit is among those kept from the current
+      // bitmap word. A walk then waits on no load from one key to the next.
+      if (rest_ != 0) {
+        slot_ = (slot_ & ~63) + std::countr_zero(rest_);
+        rest_ &= rest_ - 1;
+        return *this;
+      }
+      // Else the next key is in the same word (not kept yet: the iterator
+      // is fresh), or further (bits past the capacity are never set).
       const int i = slot_ + 1;
       if (i < leaf_->capacity_) {
-        const uint64_t bits = leaf_->bitmap_[i >> 6] >> (i & 63);
+        const uint64_t bits = leaf_->bitmap_[i >> 6] & (~uint64_t{0} << (i & 63));
         if (bits != 0) {
-          slot_ = i + std::countr_zero(bits);
+          slot_ = (i & ~63) + std::countr_zero(bits);
+          rest_ = bits & (bits - 1);
           return *this;
         }
       }
       return advance_from(i);
     }
     Iter& operator--() {  // REQUIRES: *this != begin()
+      rest_ = 0;
       if (leaf_ == nullptr) {
         leaf_ = tree_->last_leaf_;
         slot_ = leaf_->capacity_;
@@ -192,6 +201,9 @@ class Tree {
     LeafPtr leaf_ = nullptr;  // nullptr: end()
     int slot_ = 0;
     TreePtr tree_ = nullptr;
+    // The occupied slots after slot_ in slot_'s bitmap word, as bits of
+    // that word; 0 when there are none or they are not known yet.
+    uint64_t rest_ = 0;
   };
   using iterator = Iter<false>;
   using const_iterator = Iter<true>;

@@ -473,6 +473,10 @@ struct DataNode : Node {
   void place(const Entry* e, int n) {
     int prev = -1;
     double log_err = 0, run_sq = 0, run = 0;
+    // The bitmap word being filled, kept in a register (the arrays are
+    // fresh: words no key lands in stay 0).
+    uint64_t word = 0;
+    int word_at = 0;
     for (int i = 0; i < n; ++i) {
       const Key k = e[i].first;
       const double raw = predict_raw(k);
@@ -480,10 +484,16 @@ struct DataNode : Node {
       p = std::max(p, prev + 1);
       p = std::min(p, capacity_ - (n - i));
       // A gap holds the key after it; the gaps before the first key, min.
-      std::fill(keys_ + prev + 1, keys_ + p, i == 0 ? Traits::min() : k);
+      const Key gap = i == 0 ? Traits::min() : k;
+      for (int g = prev + 1; g < p; ++g) keys_[g] = gap;
       keys_[p] = k;
       payloads_[p] = e[i].second;
-      set_bit(p);
+      if ((p >> 6) != word_at) {
+        bitmap_[word_at] = word;
+        word_at = p >> 6;
+        word = 0;
+      }
+      word |= uint64_t{1} << (p & 63);
       log_err += log2_1p(std::abs(raw - p));
       if (p == prev + 1) {
         ++run;
@@ -493,6 +503,7 @@ struct DataNode : Node {
       }
       prev = p;
     }
+    if (n > 0) bitmap_[word_at] = word;
     std::fill(keys_ + prev + 1, keys_ + capacity_, Traits::max());
     run_sq += run * run;
     num_keys_ = n;

@@ -424,6 +424,7 @@ class Tree {
   // a failed one leaks nothing and leaves the byte counter exact; the
   // structure it was for may be left half changed (the module then
   // discards the tree).
+
   // A leaf with arrays of `capacity` slots, to be filled by place().
   Leaf* new_leaf(int capacity) {
     std::unique_ptr<Leaf> leaf(new Leaf());
@@ -431,6 +432,7 @@ class Tree {
     mem_.bytes += sizeof(Leaf);
     return leaf.release();
   }
+  // A leaf of the smallest size holding no key.
   Leaf* empty_leaf() {
     Leaf* leaf = new_leaf(Options::kMinCapacity);
     leaf->place(nullptr, 0);

@@ -52,27 +52,40 @@ inline double log2_1p(double x) {
   return exponent + mantissa;
 }
 
+// A least-squares line through (offset(key(j), mid), j) for j in [0, m),
+// m >= 2, mid = key(m / 2): slope (never negative), and the means of the
+// offsets and of the ranks. One pass: offsets from the middle key have a
+// mean that is small against their spread, so the sums do not cancel.
+struct RankFit {
+  double slope, mean_offset, mean_rank;
+};
+template <class Key, class Traits, class KeyAt>
+RankFit fit_ranks(KeyAt key, size_t m) {
+  const Key mid = key(m / 2);
+  const double my = static_cast<double>(m - 1) / 2;
+  double sx = 0, sxx = 0, sxy = 0;
+  for (size_t j = 0; j < m; ++j) {
+    const double x = Traits::offset(key(j), mid);
+    sx += x;
+    sxx += x * x;
+    sxy += x * (static_cast<double>(j) - my);  // the ranks' deviations sum to 0: no mean of x needed
+  }
+  const double mx = sx / static_cast<double>(m);
+  const double var = sxx - sx * mx;
+  double slope = var > 0 ? sxy / var : 0;
+  if (!std::isfinite(slope) || slope < 0) slope = 0;
+  return {slope, mx, my};
+}
+
 // Expected search-plus-shift cost per key of a data node holding keys whose
 // sorted sample is s[0..m), each sample standing for t keys (t = 1: every
 // key), laid out at `density`.
 template <class Key, class Traits>
 double data_node_cost(const Key* s, size_t m, double t, double density) {
   if (m <= 1) return 0;
-  // Least-squares fit of rank (j * t) against the key offset from the
-  // middle key, in one pass (as DataNode::train).
+  // Least-squares fit of rank (j * t) against the key offset.
   const Key mid = s[m / 2];
-  const double my = static_cast<double>(m - 1) / 2;
-  double sx = 0, sxx = 0, sxy = 0;
-  for (size_t j = 0; j < m; ++j) {
-    const double x = Traits::offset(s[j], mid);
-    sx += x;
-    sxx += x * x;
-    sxy += x * (static_cast<double>(j) - my);
-  }
-  const double mx = sx / static_cast<double>(m);
-  const double var = sxx - sx * mx;
-  double slope = var > 0 ? sxy / var : 0;
-  if (!std::isfinite(slope) || slope < 0) slope = 0;
+  const auto [slope, mx, my] = fit_ranks<Key, Traits>([s](size_t j) { return s[j]; }, m);
   const double scale = t / density;  // slots per sample
   // Simulate the layout: each key at its predicted slot or just past the
   // previous one. With every key (t == 1) slots are integers and runs of

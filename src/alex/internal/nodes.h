@@ -422,9 +422,7 @@ struct DataNode : Node {
   // ---- bulk placement ----------------------------------------------------
 
   // Fits pos = slope * offset(k, e[0].first) + intercept to (e[i].first,
-  // i * scale) by least squares, in one pass: offsets are taken from the
-  // middle key, so their mean is small against their spread and the sums
-  // do not cancel.
+  // i * scale) by least squares.
   void train(const Entry* e, int n, double scale) {
     base_ = n > 0 ? e[0].first : Key{};
     if (n <= 1) {
@@ -433,18 +431,7 @@ struct DataNode : Node {
       return;
     }
     const Key mid = e[n / 2].first;
-    const double my = (n - 1) / 2.0;  // mean rank
-    double sx = 0, sxx = 0, sxy = 0;
-    for (int i = 0; i < n; ++i) {
-      const double x = Traits::offset(e[i].first, mid);
-      sx += x;
-      sxx += x * x;
-      sxy += x * (i - my);  // the ranks' deviations sum to 0: no mean of x needed
-    }
-    const double mx = sx / n;
-    const double var = sxx - sx * mx;
-    double slope = var > 0 ? sxy / var : 0;
-    if (!std::isfinite(slope) || slope < 0) slope = 0;
+    const auto [slope, mx, my] = fit_ranks<Key, Traits>([e](size_t i) { return e[i].first; }, static_cast<size_t>(n));
     // Re-express relative to base_ = e[0].first: offset(k, mid) =
     // offset(k, base) - offset(mid, base).
     double icpt = my - slope * mx - slope * Traits::offset(mid, base_);

@@ -13,6 +13,18 @@ bool uses_arena(ValueType t) { return t == ValueType::kText || t == ValueType::k
 
 uint64_t real_bits(double d) { return std::bit_cast<uint64_t>(d); }
 
+// Same type and the same bits: a REAL -0.0 is not 0.0 here, since writing
+// one over the other changes what the row holds.
+bool identical(const Value& a, const Value& b) {
+  if (a.type != b.type) return false;
+  switch (a.type) {
+    case ValueType::kNull: return true;
+    case ValueType::kInteger: return a.i == b.i;
+    case ValueType::kReal: return real_bits(a.r) == real_bits(b.r);
+    default: return a.bytes == b.bytes;
+  }
+}
+
 // A chunk's arena is compacted once its dead bytes exceed both its live
 // bytes and this floor (so small chunks never bother).
 constexpr size_t kCompactFloor = 4096;
@@ -338,6 +350,7 @@ bool Store::erase(int64_t key) {
 }
 
 Status Store::update(uint32_t slot, int col, const Value& value) {
+  if (identical(get(slot, col), value)) return Status::OK();
   if (uses_arena(value.type) && value.bytes.size() > UINT32_MAX / 2) return Status::TooBig("string or blob too big");
   if (in_txn_) {
     saved_.push_back(save(slot, col));

@@ -87,6 +87,17 @@ class Store {
   // REQUIRES: `slot` holds a live row, 0 <= col < column_count(). Text and
   // blob bytes stay valid until the next change to the store.
   Value get(uint32_t slot, int col) const;
+  // get() for an INTEGER or REAL column, as the scan's inner loop wants
+  // it: false when the cell is NULL, else true with the value's 64 bits
+  // (an int64 or a double) in *bits. REQUIRES: as get(), and the column's
+  // type is kInteger or kReal.
+  bool get_number(uint32_t slot, int col, uint64_t* bits) const {
+    const CellRef& ref = ref_of(slot, col);
+    const uint32_t off = offset_of(slot);
+    if (bit(static_cast<const uint64_t*>(ref.kinds), off)) return false;
+    *bits = ref.cells[off];
+    return true;
+  }
   // Starts fetching the cells that get() will read for `key`'s row in the
   // columns of the mask (bit c: column c < 64), so that a lookup (or the
   // first row of a range) waits for the index and the row at once instead
@@ -100,7 +111,9 @@ class Store {
   Status insert(int64_t key, const Value* row);
   // Removes the row with `key`; false if there was none.
   bool erase(int64_t key);
-  // Overwrites one value of a live row. REQUIRES as for insert.
+  // Overwrites one value of a live row. REQUIRES as for insert. A value
+  // identical to the stored one (same type, same bits) changes nothing: no
+  // undo entry, no dirty chunk, no new version.
   Status update(uint32_t slot, int col, const Value& value);
   // Moves the row at `from` to key `to`. Fails with kConstraint if `to`
   // exists; does nothing if from == to. REQUIRES: `from` exists.
@@ -310,6 +323,9 @@ class Store {
     return {c.cells.data(), type == ColumnType::kAny ? static_cast<const void*>(c.types.data()) : c.nulls.data()};
   }
   std::vector<CellRef> refs_;
+  const CellRef& ref_of(uint32_t slot, int col) const {
+    return refs_[(slot >> chunk_log2_) * types_.size() + static_cast<size_t>(col)];
+  }
   // Per chunk, the key its first row had when written (an insert into
   // offset 0, or the lowest live slot of a loaded chunk). When rows
   // arrive in key order these ascend, and a key's slot is about where
@@ -335,7 +351,7 @@ class Store {
 // Inline: it is the inner loop of every scan, and the caller's switch on
 // the type folds into it.
 inline Value Store::get(uint32_t slot, int col) const {
-  const CellRef& ref = refs_[(slot >> chunk_log2_) * types_.size() + static_cast<size_t>(col)];
+  const CellRef& ref = ref_of(slot, col);
   const uint32_t off = offset_of(slot);
   const uint64_t cell = ref.cells[off];
   const ColumnType ct = types_[col];

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -294,6 +295,31 @@ TEST(StoreTest, ArenaCompactsUnderRepeatedUpdates) {
   }
   EXPECT_EQ(s.check(), "");
   EXPECT_LT(s.memory_bytes(), size_t{1} << 20) << "updates must not grow the arena without bound";
+}
+
+// An update to the value a cell holds (same type, same bits) is no change:
+// nothing to undo or commit, and cursors stay valid. Bits, not ==: -0.0
+// over 0.0 is a write.
+TEST(StoreTest, UpdateToTheSameValueChangesNothing) {
+  Store s({ColumnType::kReal, ColumnType::kText, ColumnType::kAny});
+  Value row[] = {Value::Real(0.0), Value::Text("abc"), Value::Integer(7)};
+  ASSERT_TRUE(s.insert(1, row).ok());
+  s.clear_dirty();
+  s.begin();
+  const uint64_t version = s.version();
+  for (int col = 0; col < 3; col++) ASSERT_TRUE(s.update(s.find(1), col, row[col]).ok());
+  ASSERT_TRUE(s.update(s.find(1), 2, Value::Integer(7)).ok());
+  EXPECT_EQ(s.version(), version);
+  EXPECT_TRUE(s.dirty_chunks().empty());
+  ASSERT_TRUE(s.update(s.find(1), 2, Value::Real(7.0)).ok());  // ANY: 7 and 7.0 differ
+  EXPECT_EQ(s.get(s.find(1), 2).type, ValueType::kReal);
+  ASSERT_TRUE(s.update(s.find(1), 0, Value::Real(-0.0)).ok());
+  EXPECT_TRUE(std::signbit(s.get(s.find(1), 0).r));
+  EXPECT_NE(s.version(), version);
+  s.rollback();
+  EXPECT_EQ(s.get(s.find(1), 2).type, ValueType::kInteger);
+  EXPECT_FALSE(std::signbit(s.get(s.find(1), 0).r));
+  EXPECT_EQ(s.check(), "");
 }
 
 TEST(StoreTest, DirtyChunksTrackChangesAndUndo) {

@@ -131,14 +131,17 @@ class Tree {
     const Key& key() const { return leaf_->keys_[slot_]; }
     PayloadRef payload() const { return leaf_->payloads_[slot_]; }
 
+    // Moves to the next key if its bit is among those kept from the
+    // current bitmap word, so that the step waits on no load: true then,
+    // else false and the iterator is unchanged. operator++'s fast path.
+    bool step_in_word() {
+      if (rest_ == 0) return false;
+      slot_ = (slot_ & ~63) + std::countr_zero(rest_);
+      rest_ &= rest_ - 1;
+      return true;
+    }
     Iter& operator++() {
-      // Fast path: the next key's bit is among those kept from the current
-      // bitmap word. A walk then waits on no load from one key to the next.
-      if (rest_ != 0) {
-        slot_ = (slot_ & ~63) + std::countr_zero(rest_);
-        rest_ &= rest_ - 1;
-        return *this;
-      }
+      if (step_in_word()) return *this;
       // Else the next key is in the same word (not kept yet: the iterator
       // is fresh), or further (bits past the capacity are never set).
       const int i = slot_ + 1;

@@ -127,6 +127,7 @@ struct Cursor {
   std::vector<int64_t> keys;
   size_t next = 0;
   uint64_t prefetch = 0;  // the store columns the statement reads (plan_reads)
+  bool nochange = false;  // xColumn may be asked about "no change" (plan_nochange)
   // The current row.
   int64_t key = 0;
   uint32_t slot = 0;
@@ -530,6 +531,7 @@ int x_filter(sqlite3_vtab_cursor* cur, int idx_num, const char*, int argc, sqlit
     c->list = false;
     c->next = 0;
     c->prefetch = 0;
+    c->nochange = plan_nochange(idx_num);
     for (int col = 0; col < kUsedColumns && col < static_cast<int>(c->st->store_col.size()); col++) {
       if (plan_reads(idx_num, col) && c->st->store_col[col] >= 0) c->prefetch |= uint64_t{1} << c->st->store_col[col];
     }
@@ -603,24 +605,33 @@ int x_filter(sqlite3_vtab_cursor* cur, int idx_num, const char*, int argc, sqlit
       }
       return SQLITE_OK;
     }
-    // A descending step (x_next takes the ascending ones).
-    if (c->it == index.begin()) {
-      c->eof = true;
-      return SQLITE_OK;
+    if (c->desc) {
+      if (c->it == index.begin()) {
+        c->eof = true;
+        return SQLITE_OK;
+      }
+      --c->it;
+    } else {
+      ++c->it;
     }
-    --c->it;
     settle_walk(c);
     return SQLITE_OK;
   });
 }
 
 int x_next(sqlite3_vtab_cursor* cur) {
-  // An ascending walk over an unchanged table: one iterator step, which
-  // cannot throw, so it runs here without the guard and the other cases.
+  // The common step, without a call: an ascending walk over an unchanged
+  // table to a key in the bitmap word at hand. It cannot throw, so it runs
+  // here without the guard. Still in the leaf, so never past end().
   Cursor* c = cursor_of(cur);
-  if (c->list || c->desc || c->version != c->st->store.version()) return next_slow(cur);
-  ++c->it;
-  settle_walk(c);
+  if (c->list || c->desc || c->version != c->st->store.version() || !c->it.step_in_word()) return next_slow(cur);
+  const int64_t k = c->it.key();
+  if (k > c->range.hi) {
+    c->eof = true;
+  } else {
+    c->key = k;
+    c->slot = c->it.payload();
+  }
   return SQLITE_OK;
 }
 
@@ -631,8 +642,10 @@ int x_rowid(sqlite3_vtab_cursor* cur, sqlite3_int64* out) {
   return SQLITE_OK;
 }
 
-int x_column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
-  Cursor* c = cursor_of(cur);
+// Every column read but the common one below: the key, TEXT, BLOB and ANY
+// columns, an UPDATE's scan, and a row whose table changed since the
+// cursor reached it.
+[[gnu::noinline]] int column_slow(Cursor* c, sqlite3_context* ctx, int col) {
   const TableState& st = *c->st;
   const int sc = st.store_col[col];
   if (sc < 0) {
@@ -663,6 +676,28 @@ int x_column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
       break;
   }
   return SQLITE_OK;
+}
+
+int x_column(sqlite3_vtab_cursor* cur, sqlite3_context* ctx, int col) {
+  // An INTEGER or REAL cell of an unchanged table, read by a scan that is
+  // never asked about "no change" (plan.h, bit 30), so no call to
+  // sqlite3_vtab_nochange(), which costs more than the read.
+  Cursor* c = cursor_of(cur);
+  const TableState& st = *c->st;
+  const int sc = st.store_col[col];
+  if (sc >= 0 && !c->nochange && c->version == st.store.version()) {
+    uint64_t bits;
+    switch (st.store.column_type(sc)) {
+      case store::ColumnType::kInteger:
+        if (st.store.get_number(c->slot, sc, &bits)) sqlite3_result_int64(ctx, static_cast<int64_t>(bits));
+        return SQLITE_OK;
+      case store::ColumnType::kReal:
+        if (st.store.get_number(c->slot, sc, &bits)) sqlite3_result_double(ctx, std::bit_cast<double>(bits));
+        return SQLITE_OK;
+      default: break;
+    }
+  }
+  return column_slow(c, ctx, col);
 }
 
 // ---------------------------------------------------------------------------

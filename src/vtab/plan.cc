@@ -51,6 +51,7 @@ int best_index(sqlite3_index_info* info, int key_column, const std::string& key_
   if (argc > 0) idx_num |= 2;
   // Plans on the key prefetch their first row while they search (plan.h).
   if (argc > 0) idx_num |= static_cast<int>(info->colUsed & ((uint64_t{1} << kUsedColumns) - 1)) << kUsedShift;
+  if (info->colUsed == ~sqlite3_uint64{0}) idx_num |= 1 << kNoChangeBit;
 
   // Every key is distinct, so ORDER BY that starts with the key is fully
   // served by key order (later terms never decide anything).

@@ -14,10 +14,15 @@
 //                  0 key = v      1 key > v      2 key >= v
 //                  3 key < v      4 key <= v     5 key IN (list), the list
 //                  read all at once with sqlite3_vtab_in_first/next
-//   26 + i       plans on the key only, i = 0..4: the statement reads
+//   26 + i       plans on the key only, i = 0..3: the statement reads
 //                column i (schema order; from colUsed), so each lookup,
 //                and a walk's first row, prefetches its cells while the
 //                index is searched (Store::prefetch)
+//   30           colUsed has every bit set, as SQLite sets it for the scan
+//                of an UPDATE (update.c, "to ensure that the virtual table
+//                implementation makes all columns available"): xColumn may
+//                be asked about "no change" (sqlite3_vtab_nochange), so it
+//                asks; other scans never are, and skip the call
 //
 // At most kMaxArgs values (8 x 3 bits fit between bits 1 and 26, and
 // SQLite honours omit only for argv 1..16); further key constraints are
@@ -48,12 +53,14 @@ enum class ArgOp : int { kEq = 0, kGt, kGe, kLt, kLe, kIn };
 
 constexpr int kMaxArgs = 8;
 constexpr int kUsedShift = 26;
-constexpr int kUsedColumns = 5;
+constexpr int kUsedColumns = 4;
+constexpr int kNoChangeBit = 30;
 
 inline bool plan_desc(int idx_num) { return idx_num & 1; }
 inline bool plan_uses_key(int idx_num) { return idx_num & 2; }
 inline ArgOp plan_arg(int idx_num, int i) { return static_cast<ArgOp>((idx_num >> (2 + 3 * i)) & 7); }
 inline bool plan_reads(int idx_num, int col) { return col < kUsedColumns && ((idx_num >> (kUsedShift + col)) & 1); }
+inline bool plan_nochange(int idx_num) { return (idx_num >> kNoChangeBit) & 1; }
 
 // Fills the outputs of `info` for a table with `rows` rows whose key
 // column is `key_column` (-1: only the rowid names the key) and is called

@@ -193,6 +193,10 @@ TEST(ModuleTest, QueryPlans) {
   // A join probes the alex table by key from the other side.
   EXPECT_EQ(plan(db, "SELECT * FROM o JOIN t ON t.ts = o.x"), "SCAN o\nSCAN t VIRTUAL TABLE INDEX 201326594:eq(ts)");
   EXPECT_EQ(plan(db, "SELECT * FROM t JOIN o ON t.ts = o.x"), "SCAN o\nSCAN t VIRTUAL TABLE INDEX 201326594:eq(ts)");
+  // The scan of an UPDATE (every bit of colUsed set) has bit 30 too: its
+  // xColumn may be asked about "no change" (plan.h). A SELECT's never has.
+  EXPECT_EQ(plan(db, "UPDATE t SET v = 1 WHERE ts = 5"), "SCAN t VIRTUAL TABLE INDEX 2080374786:eq(ts)");
+  EXPECT_EQ(plan(db, "UPDATE t SET v = 1"), "SCAN t VIRTUAL TABLE INDEX 1073741824:scan");
 }
 
 TEST(ModuleTest, RightHandValuesOfEveryTypeMatchNative) {

@@ -384,6 +384,7 @@ class Tree {
   // cost model whether a model node would serve its keys better.
   static constexpr double kSplitCheckCost = 3 * internal::CostWeights::kSearch;
   static constexpr size_t kMaxSamples = 1 << 14;  // keys the fanout choice looks at
+  static constexpr size_t kMinSlotSamples = 8;     // per slot, on average, when sampling
   static constexpr int kMaxRestructures = 64;      // per insert; see insert()
   static constexpr size_t kMaxSlotKeys = static_cast<size_t>(Options::kMaxAppendCapacity * Options::kInitDensity / 4);
 
@@ -537,13 +538,19 @@ class Tree {
     // (skewed keys, whose dense head wants the finest slots).
     const int memory_log = static_cast<int>(
         std::bit_width(static_cast<uint64_t>(n * sizeof(Entry) / (8 * sizeof(Node*))))) - 1;
-    const int max_log = std::min({Options::kMaxFanoutLog, bits,
-                                  static_cast<int>(std::bit_width(static_cast<uint64_t>(n))) + 1,
-                                  std::max(1, memory_log)});
     // Slots hold at most kMaxSlotKeys keys on average, whatever the cost
     // model says (merged blocks still make big leaves): a leaf filled by
     // appends can then hand the slots past its keys to a new leaf.
-    const int min_log = std::min(max_log, static_cast<int>(std::bit_width(static_cast<uint64_t>(n / kMaxSlotKeys))));
+    const int slot_keys_log = static_cast<int>(std::bit_width(static_cast<uint64_t>(n / kMaxSlotKeys)));
+    // From a sample (t > 1), a slot needs a few sample keys for its cost
+    // to mean anything: a slot with one looks free (no search, no shift),
+    // so finer fanouts would win on noise (10M uniform keys got 16K leaves
+    // of ~600 keys, whose headers alone miss the cache, instead of ~260).
+    const int sample_log = t > 1 ? static_cast<int>(std::bit_width(m / kMinSlotSamples)) - 1 : 64;
+    const int max_log = std::min({Options::kMaxFanoutLog, bits,
+                                  static_cast<int>(std::bit_width(static_cast<uint64_t>(n))) + 1,
+                                  std::max(1, memory_log), std::max({1, sample_log, slot_keys_log})});
+    const int min_log = std::min(max_log, slot_keys_log);
     for (int k = std::max(1, min_log); k <= max_log; ++k) {
       const Fanout f{k, bits - k};
       double cost = internal::CostWeights::kLevel +

@@ -180,6 +180,32 @@ TEST(BulkLoad, ReplacesContents) {
   }
 }
 
+// The fanout of a large load is chosen from a sample of the keys; a slot
+// that only one sample key falls in looks free to the cost model (nothing
+// to search or shift), so before the sample was required to put several
+// keys in each slot, 10M uniform keys got a 2^14-slot root over 16,061
+// leaves of ~620 keys, whose headers alone overflow the caches: lookups
+// and range scans paid an extra miss. A slot now averages >= 8 sample keys
+// (<= 2^12 slots here), and merged slots make leaves of thousands of keys.
+TEST(BulkLoad, SampledFanoutKeepsLeavesLarge) {
+  const uint64_t seed = test_seed(4100);
+  SCOPED_TRACE(seed_trace(seed));
+  // make_keys(kUniform) without its hash set (seconds at this size):
+  // sorted random words, duplicates dropped.
+  Random random(seed);
+  std::vector<int64_t> keys(10'000'000);
+  for (int64_t& key : keys) key = static_cast<int64_t>(random.next());
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  Pairs<int64_t> pairs(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) pairs[i] = {keys[i], i};
+  alex::Tree<int64_t, uint64_t> tree;
+  tree.bulk_load(pairs.data(), pairs.size());
+  EXPECT_LE(tree.stats().data_nodes, size_t{4096});
+  EXPECT_EQ(tree.size(), pairs.size());
+  EXPECT_EQ(tree.check(), "");
+}
+
 // ---------------------------------------------------------------------------
 // double keys.
 

@@ -196,7 +196,8 @@ class Tree {
           slot_ = 0;
           break;
         }
-        slot_ = leaf_->next_occupied(0);
+        leaf_->prefetch_walk();
+        slot_ = leaf_->first_;  // capacity_ when empty
       }
       return *this;
     }

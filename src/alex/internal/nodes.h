@@ -196,6 +196,14 @@ struct DataNode : Node {
     int r = static_cast<int>(w * 64 + std::countr_zero(bits));
     return r < capacity_ ? r : capacity_;
   }
+  // Starts loading what a walk entering this leaf reads first: the first
+  // key, its payload and its bitmap word, all at once, so that crossing
+  // into a leaf waits on one miss after the header, not three in a row.
+  void prefetch_walk() const {
+    __builtin_prefetch(keys_ + first_);
+    __builtin_prefetch(payloads_ + first_);
+    __builtin_prefetch(bitmap_ + (first_ >> 6));
+  }
   // Last occupied slot <= i, or -1 if none.
   int prev_occupied(int i) const {
     if (i < 0) return -1;

@@ -386,6 +386,7 @@ class Tree {
   static constexpr double kSplitCheckCost = 3 * internal::CostWeights::kSearch;
   static constexpr size_t kMaxSamples = 1 << 14;  // keys the fanout choice looks at
   static constexpr size_t kMinSlotSamples = 8;     // per slot, on average, when sampling
+  static constexpr size_t kCheckSamples = 1024;    // keys model_beats_leaf looks at
   static constexpr int kMaxRestructures = 64;      // per insert; see insert()
   static constexpr size_t kMaxSlotKeys = static_cast<size_t>(Options::kMaxAppendCapacity * Options::kInitDensity / 4);
 
@@ -835,16 +836,27 @@ class Tree {
   }
 
   // Whether the cost model would build a model node over the leaf's keys.
-  bool model_beats_leaf(const Leaf* leaf) const {
+  // A leaf that was told no is asked again only once it has doubled or its
+  // layout's cost has: in between, the answer over (nearly) the same keys
+  // would be the same, and each question costs a sampled fanout search
+  // (uniform keys, whose models miss by ~sqrt(n) slots, asked at every
+  // expansion of every large leaf).
+  bool model_beats_leaf(Leaf* leaf) const {
+    if (leaf->num_keys_ < 2 * leaf->keys_at_check_ && leaf->expected_cost_ < 2 * leaf->cost_at_check_) return false;
     std::vector<Key> keys;
-    const size_t stride = std::max<size_t>(1, static_cast<size_t>(leaf->num_keys_) / 4096);
+    const size_t stride = std::max<size_t>(1, static_cast<size_t>(leaf->num_keys_) / kCheckSamples);
     size_t i = 0;
     for (int s = leaf->next_occupied(0); s < leaf->capacity_; s = leaf->next_occupied(s + 1), ++i) {
       if (i % stride == 0 || s == leaf->last_) keys.push_back(leaf->keys_[s]);
     }
-    return keys.size() >= 2 &&
-           choose_fanout(keys.data(), keys.size(), static_cast<double>(stride), false, tight(keys.front(), keys.back()))
-                   .log != 0;
+    const bool model = keys.size() >= 2 && choose_fanout(keys.data(), keys.size(), static_cast<double>(stride), false,
+                                                         tight(keys.front(), keys.back()))
+                                                   .log != 0;
+    if (!model) {
+      leaf->keys_at_check_ = leaf->num_keys_;
+      leaf->cost_at_check_ = leaf->expected_cost_;
+    }
+    return model;
   }
 
   // Splits a leaf sideways when it owns several of its parent's slots

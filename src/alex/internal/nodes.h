@@ -577,6 +577,9 @@ struct DataNode : Node {
 
   static constexpr uint64_t kShiftBudget = 4;
   int keys_at_resize_ = 0;    // num_keys_ right after the last resize
+  // When Tree::model_beats_leaf last answered no: num_keys_ and expected_cost_.
+  int keys_at_check_ = 0;
+  double cost_at_check_ = 0;
 };
 
 }  // namespace alex::internal

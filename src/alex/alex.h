@@ -766,19 +766,23 @@ class Tree {
   enum class Room { kSpread, kAppend, kPrepend };
 
   // Replaces the arrays of `leaf` by `capacity` slots, retrained.
+  // The keys go straight from the old arrays to the new ones, which
+  // `fresh` holds until they are filled.
   void resize(Leaf* leaf, int capacity, Room room) {
     const int n = leaf->num_keys_;
-    const std::vector<Entry> entries = contents(leaf);
-    leaf->allocate(capacity, &mem_);
-    if (room == Room::kSpread) {
-      leaf->train(entries.data(), n, n > 0 ? static_cast<double>(capacity) / n : 0);
+    Leaf fresh;
+    fresh.allocate(capacity, &mem_);
+    if (room == Room::kSpread || n == 0) {
+      fresh.train(*leaf, n > 0 ? static_cast<double>(capacity) / n : 0);
     } else {
       // Keys at append-density spacing from one end; every caller leaves
       // at least two free slots at the other.
-      const double span = std::max(0, n - 1) / Options::kAppendDensity;
-      leaf->fit_ends(entries.data(), n, span, room == Room::kAppend ? 0 : capacity - 1 - std::ceil(span));
+      const double span = (n - 1) / Options::kAppendDensity;
+      fresh.fit_ends(leaf->min_key(), leaf->max_key(), span, room == Room::kAppend ? 0 : capacity - 1 - std::ceil(span));
     }
-    leaf->place(entries.data(), n);
+    fresh.place(*leaf);
+    leaf->adopt(&fresh);
+    fresh.release(&mem_);
   }
 
   // `leaf` had no room for `key`: expand it or split it, as the cost model

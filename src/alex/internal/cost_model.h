@@ -53,15 +53,16 @@ inline double log2_1p(double x) {
 }
 
 // A least-squares line through (offset(key(j), mid), j) for j in [0, m),
-// m >= 2, mid = key(m / 2): slope (never negative), and the means of the
-// offsets and of the ranks. One pass: offsets from the middle key have a
-// mean that is small against their spread, so the sums do not cancel.
+// m >= 2, where mid is a key near the middle of the range: slope (never
+// negative), and the means of the offsets and of the ranks. One pass, key(j)
+// called once for each j in increasing order: offsets from a middle key
+// have a mean that is small against their spread, so the sums do not
+// cancel.
 struct RankFit {
   double slope, mean_offset, mean_rank;
 };
 template <class Key, class Traits, class KeyAt>
-RankFit fit_ranks(KeyAt key, size_t m) {
-  const Key mid = key(m / 2);
+RankFit fit_ranks(KeyAt key, size_t m, Key mid) {
   const double my = static_cast<double>(m - 1) / 2;
   double sx = 0, sxx = 0, sxy = 0;
   for (size_t j = 0; j < m; ++j) {
@@ -85,7 +86,7 @@ double data_node_cost(const Key* s, size_t m, double t, double density) {
   if (m <= 1) return 0;
   // Least-squares fit of rank (j * t) against the key offset.
   const Key mid = s[m / 2];
-  const auto [slope, mx, my] = fit_ranks<Key, Traits>([s](size_t j) { return s[j]; }, m);
+  const auto [slope, mx, my] = fit_ranks<Key, Traits>([s](size_t j) { return s[j]; }, m, mid);
   const double scale = t / density;  // slots per sample
   // Simulate the layout: each key at its predicted slot or just past the
   // previous one. With every key (t == 1) slots are integers and runs of

@@ -429,32 +429,46 @@ struct DataNode : Node {
 
   // ---- bulk placement ----------------------------------------------------
 
+  // Reads a node's real entries in key order, one per next(); at most
+  // num_keys_ calls.
+  class Reader {
+   public:
+    explicit Reader(const DataNode& node) : node_(node), bits_(node.bitmap_[0]) {}
+    Entry next() {
+      while (bits_ == 0) bits_ = node_.bitmap_[++word_];
+      const size_t slot = word_ * 64 + static_cast<size_t>(std::countr_zero(bits_));
+      bits_ &= bits_ - 1;
+      return {node_.keys_[slot], node_.payloads_[slot]};
+    }
+
+   private:
+    const DataNode& node_;
+    size_t word_ = 0;
+    uint64_t bits_;
+  };
+
   // Fits pos = slope * offset(k, e[0].first) + intercept to (e[i].first,
   // i * scale) by least squares.
   void train(const Entry* e, int n, double scale) {
-    base_ = n > 0 ? e[0].first : Key{};
-    if (n <= 1) {
-      slope_ = 0;
-      intercept_ = 0;
-      return;
-    }
-    const Key mid = e[n / 2].first;
-    const auto [slope, mx, my] = fit_ranks<Key, Traits>([e](size_t i) { return e[i].first; }, static_cast<size_t>(n));
-    // Re-express relative to base_ = e[0].first: offset(k, mid) =
-    // offset(k, base) - offset(mid, base).
-    double icpt = my - slope * mx - slope * Traits::offset(mid, base_);
-    slope_ = slope * scale;
-    intercept_ = icpt * scale;
-    if (!std::isfinite(intercept_)) intercept_ = 0;
+    fit(n, scale, n > 0 ? e[0].first : Key{}, n > 0 ? e[n / 2].first : Key{}, [e](size_t i) { return e[i].first; });
+  }
+  // The same over the real keys of `from`, as a resize relays them.
+  void train(const DataNode& from, double scale) {
+    const int n = from.num_keys_;
+    if (n == 0) return fit(0, scale, Key{}, Key{}, [](size_t) { return Key{}; });
+    int mid = from.next_occupied(from.capacity_ / 2);
+    if (mid == from.capacity_) mid = from.last_;
+    Reader r(from);
+    fit(n, scale, from.min_key(), from.keys_[mid], [&r](size_t) { return r.next().first; });
   }
 
-  // A model through the end keys: e[0] at slot `first`, e[n-1] `span`
-  // slots later. Used where room must be left at one end: unlike a
-  // least-squares fit, it cannot overshoot the edge.
-  void fit_ends(const Entry* e, int n, double span, double first) {
-    base_ = n > 0 ? e[0].first : Key{};
+  // A model through the end keys: `lo` at slot `first`, `hi` `span` slots
+  // later. Used where room must be left at one end: unlike a least-squares
+  // fit, it cannot overshoot the edge.
+  void fit_ends(const Key& lo, const Key& hi, double span, double first) {
+    base_ = lo;
     intercept_ = first;
-    slope_ = n > 1 ? span / Traits::offset(e[n - 1].first, e[0].first) : 0;
+    slope_ = lo < hi ? span / Traits::offset(hi, lo) : 0;
     if (!std::isfinite(slope_)) slope_ = 0;
   }
 
@@ -466,6 +480,57 @@ struct DataNode : Node {
   // runs of occupied slots (see cost_model.h). REQUIRES n <= capacity_,
   // num_keys_ == 0.
   void place(const Entry* e, int n) {
+    place_from([e]() mutable { return *e++; }, n);
+  }
+  // The same with the real entries of `from` (other arrays than this
+  // node's), as a resize relays them.
+  void place(const DataNode& from) {
+    Reader r(from);
+    place_from([&r] { return r.next(); }, from.num_keys_);
+  }
+
+  // Takes the arrays, model and layout of `laid` (a node place() filled) and
+  // leaves it this node's old arrays, for the caller to release. The leaf
+  // chain and the model-check record stay.
+  void adopt(DataNode* laid) {
+    std::swap(buffer_, laid->buffer_);
+    std::swap(keys_, laid->keys_);
+    std::swap(payloads_, laid->payloads_);
+    std::swap(bitmap_, laid->bitmap_);
+    std::swap(capacity_, laid->capacity_);
+    num_keys_ = laid->num_keys_;
+    first_ = laid->first_;
+    last_ = laid->last_;
+    base_ = laid->base_;
+    slope_ = laid->slope_;
+    intercept_ = laid->intercept_;
+    inserts_since_resize_ = appends_since_resize_ = prepends_since_resize_ = shifts_since_resize_ = 0;
+    distance_since_resize_ = 0;
+    expected_cost_ = laid->expected_cost_;
+    keys_at_resize_ = laid->keys_at_resize_;
+  }
+
+ private:
+  template <class KeyAt>
+  void fit(int n, double scale, const Key& first, const Key& mid, KeyAt key) {
+    base_ = first;
+    if (n <= 1) {
+      slope_ = 0;
+      intercept_ = 0;
+      return;
+    }
+    const auto [slope, mx, my] = fit_ranks<Key, Traits>(key, static_cast<size_t>(n), mid);
+    // Re-express relative to base_: offset(k, mid) = offset(k, base) -
+    // offset(mid, base).
+    double icpt = my - slope * mx - slope * Traits::offset(mid, base_);
+    slope_ = slope * scale;
+    intercept_ = icpt * scale;
+    if (!std::isfinite(intercept_)) intercept_ = 0;
+  }
+
+  // place() over entries next() returns in order.
+  template <class Next>
+  void place_from(Next next, int n) {
     int prev = -1;
     double log_err = 0, run_sq = 0, run = 0;
     // The bitmap word being filled, kept in a register (the arrays are
@@ -473,16 +538,26 @@ struct DataNode : Node {
     uint64_t word = 0;
     int word_at = 0;
     for (int i = 0; i < n; ++i) {
-      const Key k = e[i].first;
+      const auto [k, payload] = next();
       const double raw = predict_raw(k);
       int p = predict(k);
       p = std::max(p, prev + 1);
       p = std::min(p, capacity_ - (n - i));
       // A gap holds the key after it; the gaps before the first key, min.
+      // Most keys have fewer than four gaps before them: those are written
+      // without a loop whose trip count the CPU cannot predict, by storing
+      // four slots from prev + 1 (slots past p are overwritten later).
       const Key gap = i == 0 ? Traits::min() : k;
-      for (int g = prev + 1; g < p; ++g) keys_[g] = gap;
+      if (p - prev <= 4 && prev + 4 < capacity_) {
+        keys_[prev + 1] = gap;
+        keys_[prev + 2] = gap;
+        keys_[prev + 3] = gap;
+        keys_[prev + 4] = gap;
+      } else {
+        for (int g = prev + 1; g < p; ++g) keys_[g] = gap;
+      }
       keys_[p] = k;
-      payloads_[p] = e[i].second;
+      payloads_[p] = payload;
       if ((p >> 6) != word_at) {
         bitmap_[word_at] = word;
         word_at = p >> 6;
@@ -490,12 +565,10 @@ struct DataNode : Node {
       }
       word |= uint64_t{1} << (p & 63);
       log_err += log2_1p(std::abs(raw - p));
-      if (p == prev + 1) {
-        ++run;
-      } else {
-        run_sq += run * run;
-        run = 1;
-      }
+      // Without a branch: whether a key extends the run is a coin toss.
+      const bool extends = p == prev + 1;
+      run_sq += extends ? 0 : run * run;
+      run = extends ? run + 1 : 1;
       prev = p;
     }
     if (n > 0) bitmap_[word_at] = word;
@@ -510,6 +583,8 @@ struct DataNode : Node {
     distance_since_resize_ = 0;
     keys_at_resize_ = n;
   }
+
+ public:
 
   // Copies the real keys and payloads out, in order. Returns the count.
   int extract(Entry* out) const {

@@ -68,7 +68,7 @@ struct DefaultOptions {
   static constexpr double kMinDensity = 0.5;   // an erase below this contracts
   // Keys that arrive in order are laid out at this density: they never
   // shift, so fewer gaps cost nothing and save memory.
-  static constexpr double kAppendDensity = 0.9;
+  static constexpr double kAppendDensity = 0.95;
   static constexpr int kMinCapacity = 16;      // smallest data node array
   static constexpr int kMaxCapacity = 1 << 16;        // largest data node array
   static constexpr int kMaxAppendCapacity = 1 << 14;  // appends split off past this

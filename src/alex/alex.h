@@ -544,21 +544,17 @@ class Tree {
     // model says (merged blocks still make big leaves): a leaf filled by
     // appends can then hand the slots past its keys to a new leaf.
     const int slot_keys_log = static_cast<int>(std::bit_width(static_cast<uint64_t>(n / kMaxSlotKeys)));
-    // From a sample (t > 1), a slot needs a few sample keys for its cost
-    // to mean anything: a slot with one looks free (no search, no shift),
-    // so finer fanouts would win on noise (10M uniform keys got 16K leaves
-    // of ~600 keys, whose headers alone miss the cache, instead of ~260).
-    const int sample_log = t > 1 ? static_cast<int>(std::bit_width(m / kMinSlotSamples)) - 1 : 64;
     const int max_log = std::min({Options::kMaxFanoutLog, bits,
                                   static_cast<int>(std::bit_width(static_cast<uint64_t>(n))) + 1,
-                                  std::max(1, memory_log), std::max({1, sample_log, slot_keys_log})});
+                                  std::max(1, memory_log)});
     const int min_log = std::min(max_log, slot_keys_log);
     for (int k = std::max(1, min_log); k <= max_log; ++k) {
       const Fanout f{k, bits - k};
       double cost = internal::CostWeights::kLevel +
                     internal::CostWeights::kByte * static_cast<double>(sizeof(Node*) << k) / n;
       bool oversized = false;
-      for (size_t begin = 0; begin < m;) {
+      size_t used = 0;  // slots holding sample keys
+      for (size_t begin = 0; begin < m; ++used) {
         const size_t slot = slot_in(Traits::to_unsigned(s[begin]), d, f);
         size_t end = begin + 1;
         while (end < m && slot_in(Traits::to_unsigned(s[end]), d, f) == slot) ++end;
@@ -572,6 +568,14 @@ class Tree {
         }
         begin = end;
       }
+      // From a sample (t > 1), a slot needs a few sample keys for its cost
+      // to mean anything: a slot with one looks free (no search, no shift),
+      // so finer fanouts would win on noise (10M uniform keys got 16K
+      // leaves of ~600 keys, whose headers alone miss the cache, instead of
+      // ~260). Counted over the slots keys fall in, not all of them: dense
+      // clusters far apart want fine slots, most of them empty. Finer
+      // fanouts only use more slots, so the search ends here.
+      if (t > 1 && k > min_log && m < kMinSlotSamples * used) break;
       if (cost < best_cost * 0.999) {
         best_cost = cost;
         best = f;

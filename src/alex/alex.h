@@ -852,10 +852,12 @@ class Tree {
   bool model_beats_leaf(Leaf* leaf) const {
     if (leaf->num_keys_ < 2 * leaf->keys_at_check_ && leaf->expected_cost_ < 2 * leaf->cost_at_check_) return false;
     std::vector<Key> keys;
-    const size_t stride = std::max<size_t>(1, static_cast<size_t>(leaf->num_keys_) / kCheckSamples);
-    size_t i = 0;
-    for (int s = leaf->next_occupied(0); s < leaf->capacity_; s = leaf->next_occupied(s + 1), ++i) {
-      if (i % stride == 0 || s == leaf->last_) keys.push_back(leaf->keys_[s]);
+    const int n = leaf->num_keys_;
+    const int stride = std::max(1, n / static_cast<int>(kCheckSamples));
+    typename Leaf::Reader r(*leaf);
+    for (int i = 0; i < n; ++i) {
+      const Key k = r.next().first;
+      if (i % stride == 0 || i == n - 1) keys.push_back(k);
     }
     const bool model = keys.size() >= 2 && choose_fanout(keys.data(), keys.size(), static_cast<double>(stride), false,
                                                          tight(keys.front(), keys.back()))

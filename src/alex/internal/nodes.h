@@ -588,9 +588,9 @@ struct DataNode : Node {
 
   // Copies the real keys and payloads out, in order. Returns the count.
   int extract(Entry* out) const {
-    int n = 0;
-    for (int i = next_occupied(0); i < capacity_; i = next_occupied(i + 1)) out[n++] = {keys_[i], payloads_[i]};
-    return n;
+    Reader r(*this);
+    for (int i = 0; i < num_keys_; ++i) out[i] = r.next();
+    return num_keys_;
   }
 
   // Describes the first broken invariant, or returns "".

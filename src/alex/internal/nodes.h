@@ -585,7 +585,6 @@ struct DataNode : Node {
   }
 
  public:
-
   // Copies the real keys and payloads out, in order. Returns the count.
   int extract(Entry* out) const {
     Reader r(*this);

@@ -386,7 +386,7 @@ class Tree {
   static constexpr double kSplitCheckCost = 3 * internal::CostWeights::kSearch;
   static constexpr size_t kMaxSamples = 1 << 14;  // keys the fanout choice looks at
   static constexpr size_t kMinSlotSamples = 8;     // per slot holding sample keys, on average
-  static constexpr size_t kCheckSamples = 1024;    // keys model_beats_leaf looks at
+  static constexpr size_t kCheckSamples = 256;     // keys model_beats_leaf looks at
   static constexpr int kMaxRestructures = 64;      // per insert; see insert()
   static constexpr size_t kMaxSlotKeys = static_cast<size_t>(Options::kMaxAppendCapacity * Options::kInitDensity / 4);
 

@@ -164,6 +164,24 @@ TEST(Precision, DenseTimestampsAppendedFromEmpty) {
   EXPECT_TRUE(precise(tree, pairs)) << describe_stats(tree);
 }
 
+// Resizes of large leaves fit their models to a sample of the keys (see
+// DataNode::train): at these magnitudes the sampled fit must stay as exact,
+// and its models as close, as a fit over every key.
+TEST(Precision, DenseTimestampsInsertedInRandomOrder) {
+  const uint64_t seed = test_seed(4007);
+  SCOPED_TRACE(seed_trace(seed));
+  const Pairs<int64_t> pairs = timestamps(seed);
+  std::vector<size_t> order = in_order(pairs.size());
+  Random random(seed);
+  random.shuffle(order);
+  Tree tree = built_by_inserts(pairs, order, pairs.size() / 2);
+  ASSERT_TRUE(is_valid(tree));
+  ASSERT_EQ(tree.size(), pairs.size());
+  EXPECT_GT(tree.stats().expansions, 0u) << describe_stats(tree);
+  EXPECT_LT(tree.stats().avg_search_distance, 1.0) << describe_stats(tree);
+  EXPECT_TRUE(precise(tree, pairs)) << describe_stats(tree);
+}
+
 TEST(Precision, ExtremeKeysBulkLoaded) {
   const uint64_t seed = test_seed(4004);
   SCOPED_TRACE(seed_trace(seed));

@@ -121,6 +121,13 @@ std::vector<size_t> in_order(size_t n) {
   return order;
 }
 
+std::vector<size_t> shuffled(size_t n, uint64_t seed) {
+  std::vector<size_t> order = in_order(n);
+  Random random(seed);
+  random.shuffle(order);
+  return order;
+}
+
 // The timestamps each test uses: 1M keys from 1.7e18, gaps 1..64.
 Pairs<int64_t> timestamps(uint64_t seed) {
   return sorted_pairs(
@@ -171,10 +178,8 @@ TEST(Precision, DenseTimestampsInsertedInRandomOrder) {
   const uint64_t seed = test_seed(4007);
   SCOPED_TRACE(seed_trace(seed));
   const Pairs<int64_t> pairs = timestamps(seed);
-  std::vector<size_t> order = in_order(pairs.size());
-  Random random(seed);
-  random.shuffle(order);
-  Tree tree = built_by_inserts(pairs, order, pairs.size() / 2);
+  Tree tree =
+      built_by_inserts(pairs, shuffled(pairs.size(), seed), pairs.size() / 2);
   ASSERT_TRUE(is_valid(tree));
   ASSERT_EQ(tree.size(), pairs.size());
   EXPECT_GT(tree.stats().expansions, 0u) << describe_stats(tree);
@@ -197,10 +202,7 @@ TEST(Precision, ExtremeKeysInsertedInRandomOrder) {
   const uint64_t seed = test_seed(4005);
   SCOPED_TRACE(seed_trace(seed));
   const Pairs<int64_t> pairs = extremes(seed);
-  std::vector<size_t> order = in_order(pairs.size());
-  Random random(seed);
-  random.shuffle(order);
-  Tree tree = built_by_inserts(pairs, order, 0);
+  Tree tree = built_by_inserts(pairs, shuffled(pairs.size(), seed), 0);
   ASSERT_TRUE(is_valid(tree));
   ASSERT_EQ(tree.size(), pairs.size());
   EXPECT_TRUE(precise(tree, pairs)) << describe_stats(tree);

@@ -153,7 +153,10 @@ class Tree {
           return *this;
         }
       }
-      return advance_from(i);
+      const Pos next = advance_from(leaf_, i);
+      leaf_ = next.leaf;
+      slot_ = next.slot;
+      return *this;
     }
     Iter& operator--() {  // REQUIRES: *this != begin()
       rest_ = 0;
@@ -186,20 +189,24 @@ class Tree {
     template <bool>
     friend class Iter;
     Iter(LeafPtr leaf, int slot, TreePtr tree) : leaf_(leaf), slot_(slot), tree_(tree) {}
-    // The rest of operator++ (from slot i on), out of line so that the
-    // fast path inlines.
-    [[gnu::noinline]] Iter& advance_from(int i) {
-      slot_ = leaf_->next_occupied(i);
-      while (slot_ == leaf_->capacity_) {
-        leaf_ = leaf_->next_;
-        if (leaf_ == nullptr) {
-          slot_ = 0;
-          break;
-        }
-        leaf_->prefetch_walk();
-        slot_ = leaf_->first_;  // capacity_ when empty
+    struct Pos {
+      LeafPtr leaf;
+      int slot;
+    };
+    // The rest of operator++ (the first key from slot i of `leaf` on), out
+    // of line so that the fast path inlines. It takes and returns values,
+    // not the iterator: an iterator whose address reached a call would
+    // live in memory, and a scan's every step would wait on a store and a
+    // load of its fields.
+    [[gnu::noinline]] static Pos advance_from(LeafPtr leaf, int i) {
+      int slot = leaf->next_occupied(i);
+      while (slot == leaf->capacity_) {
+        leaf = leaf->next_;
+        if (leaf == nullptr) return {nullptr, 0};
+        leaf->prefetch_walk();
+        slot = leaf->first_;  // capacity_ when empty
       }
-      return *this;
+      return {leaf, slot};
     }
 
     LeafPtr leaf_ = nullptr;  // nullptr: end()

@@ -61,6 +61,15 @@ inline double log2_1p(double x) {
 struct RankFit {
   double slope, mean_offset, mean_rank;
 };
+// The fit from sums over c points (x, y): x an offset, y a rank less
+// `rank_origin` (chosen near the mean rank, so that the sums do not cancel).
+inline RankFit rank_fit_from_sums(double c, double sx, double sy, double sxx, double sxy, double rank_origin) {
+  const double mx = sx / c, my = sy / c;
+  const double var = sxx - sx * mx;
+  double slope = var > 0 ? (sxy - sx * my) / var : 0;
+  if (!std::isfinite(slope) || slope < 0) slope = 0;
+  return {slope, mx, rank_origin + my};
+}
 template <class Key, class Traits, class KeyAt>
 RankFit fit_ranks(KeyAt key, size_t m, Key mid) {
   const double my = static_cast<double>(m - 1) / 2;
@@ -69,13 +78,9 @@ RankFit fit_ranks(KeyAt key, size_t m, Key mid) {
     const double x = Traits::offset(key(j), mid);
     sx += x;
     sxx += x * x;
-    sxy += x * (static_cast<double>(j) - my);  // the ranks' deviations sum to 0: no mean of x needed
+    sxy += x * (static_cast<double>(j) - my);  // the ranks' deviations sum to 0
   }
-  const double mx = sx / static_cast<double>(m);
-  const double var = sxx - sx * mx;
-  double slope = var > 0 ? sxy / var : 0;
-  if (!std::isfinite(slope) || slope < 0) slope = 0;
-  return {slope, mx, my};
+  return rank_fit_from_sums(static_cast<double>(m), sx, 0, sxx, sxy, my);
 }
 
 // Expected search-plus-shift cost per key of a data node holding keys whose

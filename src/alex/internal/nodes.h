@@ -487,11 +487,7 @@ struct DataNode : Node {
       }
       rank += std::popcount(word);
     }
-    const double mx = sx / c, my = sy / c;
-    const double var = sxx - sx * mx;
-    double slope = var > 0 ? (sxy - sx * my) / var : 0;
-    if (!std::isfinite(slope) || slope < 0) slope = 0;
-    set_model(scale, from.min_key(), mid_key, {slope, mx, my + centre});
+    set_model(scale, from.min_key(), mid_key, rank_fit_from_sums(c, sx, sy, sxx, sxy, centre));
   }
 
   // A model through the end keys: `lo` at slot `first`, `hi` `span` slots
@@ -545,8 +541,8 @@ struct DataNode : Node {
  private:
   template <class KeyAt>
   void fit(int n, double scale, const Key& first, const Key& mid, KeyAt key) {
-    base_ = first;
     if (n <= 1) {
+      base_ = first;
       slope_ = 0;
       intercept_ = 0;
       return;

@@ -38,9 +38,13 @@ struct KeyTraits<int64_t> {
     return static_cast<uint64_t>(k) ^ (uint64_t{1} << 63);
   }
 
-  // The difference is taken in uint64_t, where it cannot overflow, and only
-  // then converted, so keys near 1.7e18 keep their unit precision.
+  // The difference is taken in integers and only then converted, so keys
+  // near 1.7e18 keep their unit precision: in int64_t when it fits (one
+  // conversion), else in uint64_t, where it cannot overflow. Both round
+  // the same exact difference to the nearest double.
   static double offset(int64_t k, int64_t base) {
+    int64_t d;
+    if (!__builtin_sub_overflow(k, base, &d)) return static_cast<double>(d);
     return k >= base ? static_cast<double>(static_cast<uint64_t>(k) - static_cast<uint64_t>(base))
                      : -static_cast<double>(static_cast<uint64_t>(base) - static_cast<uint64_t>(k));
   }

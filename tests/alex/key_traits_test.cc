@@ -61,6 +61,25 @@ TEST(KeyTraitsTest, Int64OffsetDoesNotOverflowAcrossTheWholeRange) {
   EXPECT_GT(I::offset(hi, lo), 0);
 }
 
+TEST(KeyTraitsTest, Int64OffsetIsTheExactDifferenceRoundedOnce) {
+  // The reference: the difference in uint64_t (never overflows), rounded
+  // once to the nearest double, negated for k < base.
+  auto exact = [](int64_t k, int64_t base) {
+    const uint64_t uk = static_cast<uint64_t>(k), ub = static_cast<uint64_t>(base);
+    return k >= base ? static_cast<double>(uk - ub) : -static_cast<double>(ub - uk);
+  };
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 100000; ++i) {
+    const int64_t a = static_cast<int64_t>(rng());
+    // Far apart (often past INT64_MAX), or near each other (wrapping in
+    // uint64_t, so without signed overflow).
+    const uint64_t r = rng();
+    const int64_t b = static_cast<int64_t>(i % 2 ? r : static_cast<uint64_t>(a) + (r >> (i % 60)));
+    EXPECT_EQ(I::offset(a, b), exact(a, b)) << a << " " << b;
+    EXPECT_EQ(I::offset(b, a), exact(b, a)) << b << " " << a;
+  }
+}
+
 TEST(KeyTraitsTest, DoubleMapPreservesOrderAndMergesSignedZeros) {
   const std::vector<double> keys = {-std::numeric_limits<double>::infinity(),
                                     -1e300,

@@ -43,13 +43,15 @@ struct CostWeights {
 // log2(1 + x) for x >= 0, to within 0.09: the exponent of 1 + x plus its
 // mantissa taken as linear (Mitchell's approximation). The cost model
 // calls it once per key, where std::log2 would dominate a bulk load.
+// exponent + mantissa / 2^52 is the bit pattern, less the exponent bias,
+// over 2^52: one integer conversion (the sign bit, set only for NaN, is
+// dropped so that the result stays large and positive).
 inline double log2_1p(double x) {
   const double v = 1 + x;
   uint64_t bits;
   std::memcpy(&bits, &v, sizeof bits);
-  const double exponent = static_cast<double>(static_cast<int>(bits >> 52) - 1023);
-  const double mantissa = static_cast<double>(bits & ((uint64_t{1} << 52) - 1)) / static_cast<double>(uint64_t{1} << 52);
-  return exponent + mantissa;
+  const auto biased = static_cast<int64_t>(bits & ~(uint64_t{1} << 63)) - (int64_t{1023} << 52);
+  return static_cast<double>(biased) * 0x1p-52;
 }
 
 // A least-squares line through (offset(key(j), mid), j) for j in [0, m),

@@ -569,24 +569,28 @@ struct DataNode : Node {
     // fresh: words no key lands in stay 0).
     uint64_t word = 0;
     int word_at = 0;
+    const double top = capacity_ - 1;
     for (int i = 0; i < n; ++i) {
       const auto [k, payload] = next();
+      // predict(k), without its branches (NaN gives 0), pushed into
+      // [prev + 1, capacity_ - (n - i)], the slots that leave room for the
+      // keys after it. The slot depends on the previous one only through
+      // the integer max, so placing a key need not wait on converting the
+      // last one's slot.
       const double raw = predict_raw(k);
-      int p = predict(k);
-      p = std::max(p, prev + 1);
-      p = std::min(p, capacity_ - (n - i));
-      // A gap holds the key after it; the gaps before the first key, min.
-      // Most keys have fewer than four gaps before them: those are written
+      int p = static_cast<int>(raw > 0 ? (raw < top ? raw : top) : 0);
+      p = std::min(std::max(p, prev + 1), capacity_ - (n - i));
+      // A gap holds the key after it (those before the first key get min()
+      // once all are placed). Most keys have fewer than four gaps before them: those are written
       // without a loop whose trip count the CPU cannot predict, by storing
       // four slots from prev + 1 (slots past p are overwritten later).
-      const Key gap = i == 0 ? Traits::min() : k;
       if (p - prev <= 4 && prev + 4 < capacity_) {
-        keys_[prev + 1] = gap;
-        keys_[prev + 2] = gap;
-        keys_[prev + 3] = gap;
-        keys_[prev + 4] = gap;
+        keys_[prev + 1] = k;
+        keys_[prev + 2] = k;
+        keys_[prev + 3] = k;
+        keys_[prev + 4] = k;
       } else {
-        for (int g = prev + 1; g < p; ++g) keys_[g] = gap;
+        for (int g = prev + 1; g < p; ++g) keys_[g] = k;
       }
       keys_[p] = k;
       payloads_[p] = payload;
@@ -609,6 +613,7 @@ struct DataNode : Node {
     num_keys_ = n;
     last_ = prev;
     first_ = n > 0 ? next_occupied(0) : capacity_;
+    if (n > 0) std::fill(keys_, keys_ + first_, Traits::min());
     expected_cost_ =
         n > 0 ? CostWeights::kSearch * log_err / n + CostWeights::kShift * run_sq / (4.0 * n) : 0;
     inserts_since_resize_ = appends_since_resize_ = prepends_since_resize_ = shifts_since_resize_ = 0;

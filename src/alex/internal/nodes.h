@@ -343,9 +343,15 @@ struct DataNode : Node {
     // the other keys together); restructuring now keeps inserts amortized
     // O(1) instead of paying long shifts until the density limit.
     // An append (prepend) into free room at its end shifts nothing, so the
-    // density limit does not apply to it.
+    // density limit does not apply to it. One whose end slot is taken
+    // shifts into a gap within kEdgeShift slots of the end, as any insert
+    // would (a stray key past the last in a leaf of random inserts), and
+    // is full only without one: keys arriving in order fill the end
+    // without gaps, and must not shift ever longer runs.
     const bool edge_room = (append && last_ < capacity_ - 1) || (prepend && !occupied(0));
-    if ((num_keys_ >= max_keys && !edge_room) || (append && last_ == capacity_ - 1) || (prepend && occupied(0)) ||
+    const bool edge_full = (append && last_ == capacity_ - 1 && prev_gap(capacity_ - 1) < capacity_ - kEdgeShift) ||
+                           (prepend && occupied(0) && next_gap(0) >= kEdgeShift);
+    if ((num_keys_ >= max_keys && !edge_room) || edge_full ||
         shifts_since_resize_ > kShiftBudget * static_cast<uint64_t>(capacity_)) {
       return InsertResult::kFull;
     }
@@ -451,6 +457,7 @@ struct DataNode : Node {
   // i * scale) by least squares.
   void train(const Entry* e, int n, double scale) {
     fit(n, scale, n > 0 ? e[0].first : Key{}, n > 0 ? e[n / 2].first : Key{}, [e](size_t i) { return e[i].first; });
+    if (n > 1) keep_inside(e[0].first, e[n - 1].first);
   }
   // The same over the real keys of `from`, as a resize relays them. A
   // large node is fitted to a sample: the first key of each 16-slot group
@@ -463,7 +470,8 @@ struct DataNode : Node {
     if (mid == from.capacity_) mid = from.last_;
     if (n < kSampledFitKeys) {
       Reader r(from);
-      return fit(n, scale, from.min_key(), from.keys_[mid], [&r](size_t) { return r.next().first; });
+      fit(n, scale, from.min_key(), from.keys_[mid], [&r](size_t) { return r.next().first; });
+      return keep_inside(from.min_key(), from.max_key());
     }
     // Ranks are centred on n / 2 and offsets taken from the middle key, so
     // that neither sum is large against the spread (no cancellation).
@@ -488,6 +496,24 @@ struct DataNode : Node {
       rank += std::popcount(word);
     }
     set_model(scale, from.min_key(), mid_key, rank_fit_from_sums(c, sx, sy, sxx, sxy, centre));
+    keep_inside(from.min_key(), from.max_key());
+  }
+
+  // Maps the model's predictions for the end keys [lo, hi] into the array
+  // when a least-squares fit puts them outside it (about half of all fits
+  // over random keys, by tens of slots in a large node): placement clamps
+  // such keys, so they would pile up into one run at the end, where every
+  // insert near it shifts the run and an append finds no slot left, and
+  // the node resizes early.
+  void keep_inside(const Key& lo, const Key& hi) {
+    const double a = predict_raw(lo), b = predict_raw(hi);
+    const double top = capacity_ - 1;
+    if (!(b > a) || (a >= 0 && b <= top)) return;
+    const double from = std::max(a, 0.0), to = std::min(b, top);
+    const double r = (to - from) / (b - a);
+    slope_ *= r;
+    intercept_ = from + (intercept_ - a) * r;
+    if (!std::isfinite(intercept_)) intercept_ = 0;  // an infinite double key
   }
 
   // A model through the end keys: `lo` at slot `first`, `hi` `span` slots
@@ -687,6 +713,7 @@ struct DataNode : Node {
   double expected_cost_ = 0;  // set by place(): the layout's cost at the last resize
 
   static constexpr uint64_t kShiftBudget = 4;
+  static constexpr int kEdgeShift = 16;  // see insert()
   static constexpr int kSampledFitKeys = 1024;  // train() samples from here on
   int keys_at_resize_ = 0;    // num_keys_ right after the last resize
   // When Tree::model_beats_leaf last answered no: num_keys_ and expected_cost_.

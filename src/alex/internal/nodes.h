@@ -454,24 +454,30 @@ struct DataNode : Node {
   };
 
   // Fits pos = slope * offset(k, e[0].first) + intercept to (e[i].first,
-  // i * scale) by least squares.
+  // i * scale) by least squares, kept inside the array (keep_inside).
   void train(const Entry* e, int n, double scale) {
     fit(n, scale, n > 0 ? e[0].first : Key{}, n > 0 ? e[n / 2].first : Key{}, [e](size_t i) { return e[i].first; });
     if (n > 1) keep_inside(e[0].first, e[n - 1].first);
   }
-  // The same over the real keys of `from`, as a resize relays them. A
-  // large node is fitted to a sample: the first key of each 16-slot group
-  // that has one, at its rank (a bitmap count), so the fit reads ~1 key in
-  // 11 at density 0.7 instead of walking them all.
+  // The same over the real keys of `from`, as a resize relays them.
   void train(const DataNode& from, double scale) {
+    fit(from, scale);
+    if (from.num_keys_ > 1) keep_inside(from.min_key(), from.max_key());
+  }
+
+ private:
+  // train()'s fit over `from`. A large node is fitted to a sample: the
+  // first key of each 16-slot group that has one, at its rank (a bitmap
+  // count), so the fit reads ~1 key in 11 at density 0.7 instead of
+  // walking them all.
+  void fit(const DataNode& from, double scale) {
     const int n = from.num_keys_;
     if (n == 0) return fit(0, scale, Key{}, Key{}, [](size_t) { return Key{}; });
     int mid = from.next_occupied(from.capacity_ / 2);
     if (mid == from.capacity_) mid = from.last_;
     if (n < kSampledFitKeys) {
       Reader r(from);
-      fit(n, scale, from.min_key(), from.keys_[mid], [&r](size_t) { return r.next().first; });
-      return keep_inside(from.min_key(), from.max_key());
+      return fit(n, scale, from.min_key(), from.keys_[mid], [&r](size_t) { return r.next().first; });
     }
     // Ranks are centred on n / 2 and offsets taken from the middle key, so
     // that neither sum is large against the spread (no cancellation).
@@ -496,7 +502,6 @@ struct DataNode : Node {
       rank += std::popcount(word);
     }
     set_model(scale, from.min_key(), mid_key, rank_fit_from_sums(c, sx, sy, sxx, sxy, centre));
-    keep_inside(from.min_key(), from.max_key());
   }
 
   // Maps the model's predictions for the end keys [lo, hi] into the array
@@ -516,6 +521,7 @@ struct DataNode : Node {
     if (!std::isfinite(intercept_)) intercept_ = 0;  // an infinite double key
   }
 
+ public:
   // A model through the end keys: `lo` at slot `first`, `hi` `span` slots
   // later. Used where room must be left at one end: unlike a least-squares
   // fit, it cannot overshoot the edge.
@@ -607,9 +613,10 @@ struct DataNode : Node {
       int p = static_cast<int>(raw > 0 ? (raw < top ? raw : top) : 0);
       p = std::min(std::max(p, prev + 1), capacity_ - (n - i));
       // A gap holds the key after it (those before the first key get min()
-      // once all are placed). Most keys have fewer than four gaps before them: those are written
-      // without a loop whose trip count the CPU cannot predict, by storing
-      // four slots from prev + 1 (slots past p are overwritten later).
+      // once all are placed). Most keys have fewer than four gaps before
+      // them: those are written without a loop whose trip count the CPU
+      // cannot predict, by storing four slots from prev + 1 (slots past p
+      // are overwritten later).
       if (p - prev <= 4 && prev + 4 < capacity_) {
         keys_[prev + 1] = k;
         keys_[prev + 2] = k;

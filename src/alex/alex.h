@@ -663,15 +663,28 @@ class Tree {
     ModelNode* node = new_model(d.lo, f.shift, fanout);
     Unfinished unfinished(this, node);
     size_t k = 0;
-    for (auto [a, b] : blocks) {
-      size_t end = k;
-      while (end < n && slot_in(Traits::to_unsigned(e[end].first), d, f) < b) ++end;
+    for (const auto& [a, b] : blocks) {
+      // The block's keys, found by exponential search from its first: a
+      // linear scan would read every key once more per model level.
+      const size_t block_end = b;  // (clang 14 cannot capture a binding)
+      const size_t end = static_cast<size_t>(
+          gallop(e + k, e + n, [&](const Entry& x) { return slot_in(Traits::to_unsigned(x.first), d, f) < block_end; }) -
+          e);
       Node* child = build(e + k, end - k, false, chain, slot_range(d.lo, f.shift, a, b, d.hi));
       std::fill(node->children + a, node->children + b, child);
       k = end;
     }
     unfinished.release();
     return node;
+  }
+
+  // std::partition_point by exponential search from `first`: O(log d) for
+  // an answer d elements in.
+  template <class It, class Pred>
+  static It gallop(It first, It last, Pred pred) {
+    size_t bound = 1;
+    while (bound <= static_cast<size_t>(last - first) && pred(first[bound - 1])) bound *= 2;
+    return std::partition_point(first + bound / 2, first + std::min(bound, static_cast<size_t>(last - first)), pred);
   }
 
   // The keys of slots [a, b) of a node with origin lo and slot width

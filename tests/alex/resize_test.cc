@@ -272,7 +272,7 @@ TEST(ResizeThrash, AppendRightAfterExpansion) {
 // the end keys past the array so that they piled up into one run there.
 // Either starts a cascade of early resizes and long shifts, which shows in
 // the shifts per insert: 7.4-15 before the fix (seeds 1, 2, 4242, 8101 on
-// these sets), 1.1-6.1 after.
+// these sets), 1.0-6.1 after.
 class RandomInsertsTest : public ::testing::TestWithParam<KeySet> {};
 
 TEST_P(RandomInsertsTest, ShiftLittleAndResizeOnlyWhenFull) {

@@ -271,24 +271,35 @@ TEST(ResizeThrash, AppendRightAfterExpansion) {
 // key while its end slot was taken, nor because a least-squares model put
 // the end keys past the array so that they piled up into one run there.
 // Either starts a cascade of early resizes and long shifts, which shows in
-// the shifts per insert: 7.4-15 before the fix (seeds 1, 2, 4242, 8101 on
-// these sets), 1.0-6.1 after.
+// the shifts per insert. Over seeds 1-60 of these sets, before the fix:
+// uniform 8.98-15.5, lognormal 10.6-16.6, clustered 5.81-9.86; after it:
+// uniform 2.80-6.11, lognormal 4.21-9.78, clustered 0.77-1.49. One seed's
+// count spreads widely (a lognormal leaf whose model misfits a dense run
+// shifts ~1000 slots an insert until it resizes), so the test bounds the
+// median of three seeds, between the two ranges.
 class RandomInsertsTest : public ::testing::TestWithParam<KeySet> {};
 
 TEST_P(RandomInsertsTest, ShiftLittleAndResizeOnlyWhenFull) {
-  const uint64_t seed = test_seed(8101);
-  SCOPED_TRACE(seed_trace(seed));
+  const uint64_t first_seed = test_seed(8101);
   const size_t n = scaled(200'000, 20'000);
-  // make_keys returns these sets in random order: load the first half,
-  // insert the rest.
-  const std::vector<int64_t> keys = make_keys(GetParam(), n, seed);
-  const size_t loaded = n / 2;
-  Tree tree = bulk_loaded(sorted_pairs(
-      std::vector<int64_t>(keys.begin(), keys.begin() + loaded), 1));
-  for (size_t i = loaded; i < n; ++i) ASSERT_TRUE(tree.insert(keys[i], 2).second);
-  ASSERT_TRUE(is_valid(tree));
-  const alex::Stats s = tree.stats();
-  EXPECT_LT(s.shifts_per_insert, 7.0) << describe_stats(tree);
+  const double limit = GetParam() == KeySet::kClustered ? 3.5 : 8.0;
+  std::vector<double> shifts;
+  std::string runs;
+  for (uint64_t seed = first_seed; seed < first_seed + 3; ++seed) {
+    SCOPED_TRACE(seed_trace(seed));
+    // make_keys returns these sets in random order: load the first half,
+    // insert the rest.
+    const std::vector<int64_t> keys = make_keys(GetParam(), n, seed);
+    const size_t loaded = n / 2;
+    Tree tree = bulk_loaded(sorted_pairs(
+        std::vector<int64_t>(keys.begin(), keys.begin() + loaded), 1));
+    for (size_t i = loaded; i < n; ++i) ASSERT_TRUE(tree.insert(keys[i], 2).second);
+    ASSERT_TRUE(is_valid(tree));
+    shifts.push_back(tree.stats().shifts_per_insert);
+    runs += "\n  seed " + std::to_string(seed) + ": " + describe_stats(tree);
+  }
+  std::sort(shifts.begin(), shifts.end());
+  EXPECT_LT(shifts[1], limit) << "median shifts per insert" << runs;
 }
 
 INSTANTIATE_TEST_SUITE_P(Random, RandomInsertsTest,

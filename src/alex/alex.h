@@ -816,9 +816,15 @@ class Tree {
     const bool prepend = leaf->num_keys_ > 0 && key < leaf->min_key();
     const uint64_t inserts = leaf->inserts_since_resize_;
     ModelNode* parent = path_.empty() ? nullptr : path_.back().node;
-    const Room room = append ? Room::kAppend : prepend ? Room::kPrepend : Room::kSpread;
-    if ((append && 2 * leaf->appends_since_resize_ >= inserts) ||
-        (prepend && 2 * leaf->prepends_since_resize_ >= inserts)) {
+    // Keys arrive at one end when at least half of the inserts since the
+    // last resize did. Only then does the room go there: a leaf of random
+    // inserts that one append happened to fill keeps its gaps spread, or
+    // its keys would be packed at append density and every later insert
+    // among them would shift hundreds of slots.
+    const bool at_end = (append && 2 * leaf->appends_since_resize_ >= inserts) ||
+                        (prepend && 2 * leaf->prepends_since_resize_ >= inserts);
+    const Room room = !at_end ? Room::kSpread : append ? Room::kAppend : Room::kPrepend;
+    if (at_end) {
       // Keys arrive at one end: grow toward it by doubling (nothing
       // shifts), and once large, hand the range past the last key to a new
       // leaf, so nodes stay small enough for accurate models.

@@ -347,10 +347,16 @@ struct DataNode : Node {
     // shifts into a gap within kEdgeShift slots of the end, as any insert
     // would (a stray key past the last in a leaf of random inserts), and
     // is full only without one: keys arriving in order fill the end
-    // without gaps, and must not shift ever longer runs.
+    // without gaps, and must not shift ever longer runs. Not so for the
+    // first insert after a resize, which says nothing yet about where keys
+    // arrive: it shifts like any other, and the leaf is judged by the
+    // inserts that follow (a leaf of random inserts would otherwise be
+    // regrown for appends, its keys packed at one end).
     const bool edge_room = (append && last_ < capacity_ - 1) || (prepend && !occupied(0));
-    const bool edge_full = (append && last_ == capacity_ - 1 && prev_gap(capacity_ - 1) < capacity_ - kEdgeShift) ||
-                           (prepend && occupied(0) && next_gap(0) >= kEdgeShift);
+    const bool edge_full =
+        inserts_since_resize_ > 0 &&
+        ((append && last_ == capacity_ - 1 && prev_gap(capacity_ - 1) < capacity_ - kEdgeShift) ||
+         (prepend && occupied(0) && next_gap(0) >= kEdgeShift));
     if ((num_keys_ >= max_keys && !edge_room) || edge_full ||
         shifts_since_resize_ > kShiftBudget * static_cast<uint64_t>(capacity_)) {
       return InsertResult::kFull;

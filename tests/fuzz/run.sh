@@ -4,7 +4,7 @@
 #
 #   tests/fuzz/run.sh [seconds per target] [build folder] [target...]
 #
-# Defaults: 30 seconds, build-fuzz/, all three targets. New corpus entries go
+# Defaults: 30 seconds, build-fuzz/, all four targets. New corpus entries go
 # to $ALEX_FUZZ_WORK/<target>/corpus (default /tmp/alex-fuzz), crashing
 # inputs to $ALEX_FUZZ_WORK/<target>/crash-*; the script stops with the
 # target's status at the first failure. Extra libFuzzer flags:
@@ -15,7 +15,7 @@ seconds=${1:-30}
 build=${2:-build-fuzz}
 [ $# -gt 0 ] && shift
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_schema fuzz_chunk fuzz_sql}
+targets=${*:-fuzz_schema fuzz_chunk fuzz_sql fuzz_tree}
 here=$(cd "$(dirname "$0")" && pwd)
 work=${ALEX_FUZZ_WORK:-/tmp/alex-fuzz}
 
@@ -23,11 +23,12 @@ for target in $targets; do
   bin=$build/tests/fuzz/$target
   [ -x "$bin" ] || { echo "run.sh: $bin is missing; build the target alex_fuzzers first" >&2; exit 2; }
   mkdir -p "$work/$target/corpus"
-  # Per-target flags: dictionaries, and room for 100 statements of fuzz_sql
-  # (1 + 4 * 100 bytes).
+  # Per-target flags: dictionaries, room for 100 statements of fuzz_sql
+  # (1 + 4 * 100 bytes), and a few hundred tree operations of fuzz_tree.
   flags=""
   [ -f "$here/$target.dict" ] && flags="-dict=$here/$target.dict"
   [ "$target" = fuzz_sql ] && flags="$flags -max_len=401"
+  [ "$target" = fuzz_tree ] && flags="$flags -max_len=2048"
   echo "== $target: $seconds s, corpus $work/$target/corpus (seeds: $here/corpus/$target)"
   # The first folder receives new inputs; the seed folder is only read.
   # shellcheck disable=SC2086

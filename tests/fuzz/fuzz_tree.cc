@@ -227,7 +227,7 @@ class Driver {
       case kOps:
         break;
     }
-    last_ = key;
+    if (needs_key) last_ = key;
     return true;
   }
 

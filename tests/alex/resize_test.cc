@@ -279,16 +279,16 @@ TEST(ResizeThrash, AppendRightAfterExpansion) {
 // below): uniform 2.67-2.89, lognormal 3.45-9.01, clustered 0.72-1.22.
 // One seed's count spreads widely (a lognormal leaf whose model misfits a
 // dense run shifts ~1000 slots an insert until it resizes), so the test
-// bounds the median of three seeds, above the last ranges (the default
-// seeds 8101-8103 gave medians of 3.95 / 6.05 / 1.07 before that change,
-// 2.79 / 5.29 / 0.75 after).
+// bounds the median of three seeds (on lognormal keys at most 5.75 for
+// seeds s..s+2, s = 1..60; the default seeds 8101-8103 gave medians of
+// 3.95 / 6.05 / 1.07 before that change, 2.79 / 5.29 / 0.75 after).
 class RandomInsertsTest : public ::testing::TestWithParam<KeySet> {};
 
 TEST_P(RandomInsertsTest, ShiftLittleAndResizeOnlyWhenFull) {
   const uint64_t first_seed = test_seed(8101);
   const size_t n = scaled(200'000, 20'000);
   const double limit = GetParam() == KeySet::kUniform     ? 3.4
-                       : GetParam() == KeySet::kLognormal ? 8.0
+                       : GetParam() == KeySet::kLognormal ? 7.0
                                                           : 2.0;
   std::vector<double> shifts;
   std::string runs;

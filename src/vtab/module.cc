@@ -36,7 +36,11 @@
 // whether someone else committed, and reloads just the chunks they wrote.
 // The cache survives SQLite disconnecting and reconnecting the table
 // (schema changes do that): it belongs to the connection, not to the
-// sqlite3_vtab.
+// sqlite3_vtab. A reconnect keeps it only while the meta row still names
+// the state it holds (generation and nonce): another file attached under
+// the same schema name, a backup restored into the database, or the table
+// dropped and created again by another connection replace the shadow
+// tables, history and all, and the cache is built again.
 
 #include <algorithm>
 #include <bit>
@@ -76,6 +80,9 @@ struct TableState {
   std::vector<int> store_col;   // schema column -> store column (-1: the key)
   int64_t generation = 0;       // of the committed state `store` holds
   int64_t pending_generation = -1;  // written by xSync, current once committed
+  bool has_nonce = true;        // false for tables of builds without it
+  int64_t nonce = 0;            // of the committed state `store` holds
+  int64_t pending_nonce = 0;    // written by xSync with pending_generation
   bool have_data_version = false;
   unsigned data_version = 0;    // SQLITE_FCNTL_DATA_VERSION when last known fresh
   int broken_rc = SQLITE_OK;    // damaged shadow data: every use fails with
@@ -241,9 +248,16 @@ int refresh(Table* t) {
   Meta meta;
   int rc = snapshot.rc();
   if (rc == SQLITE_OK) rc = shadow_read_meta(t->db, t->db_name, st.name, &meta, &err);
-  if (rc == SQLITE_OK && meta.generation != st.generation) {
-    rc = load_chunks(t->db, t->db_name, st.name, st.generation, meta, &st.store, &err);
-    if (rc == SQLITE_OK) st.generation = meta.generation;
+  if (rc == SQLITE_OK && (meta.generation != st.generation || (meta.has_nonce && meta.nonce != st.nonce))) {
+    // Commits of other connections only move the generation up; anything
+    // else is not a continuation of what the cache holds.
+    const bool continues = meta.generation > st.generation && meta.has_nonce == st.has_nonce;
+    if (!continues) st.store.clear();
+    rc = load_chunks(t->db, t->db_name, st.name, continues ? st.generation : -1, meta, &st.store, &err);
+    if (rc == SQLITE_OK) {
+      st.generation = meta.generation;
+      st.nonce = meta.nonce;
+    }
   }
   if (rc != SQLITE_OK) {
     set_error(&t->base, err);
@@ -264,6 +278,22 @@ int refresh(Table* t) {
 // ---------------------------------------------------------------------------
 // Creating and connecting
 
+// Whether a reconnected table's cache `st` still holds what its shadow
+// tables hold. Inside a transaction it does (it holds more: the
+// transaction's changes, which only it can undo). A damaged or stale cache
+// is built again, as is one of a table without a nonce: its generation
+// alone cannot tell a table created again from the one it replaced.
+bool still_current(sqlite3* db, const std::string& db_name, const std::string& name, const std::string& declaration,
+                   const TableState& st) {
+  if (st.store.in_transaction()) return true;
+  if (st.broken_rc != SQLITE_OK || st.stale || !st.has_nonce) return false;
+  Meta meta;
+  std::string err;
+  return shadow_read_meta(db, db_name, name, &meta, &err) == SQLITE_OK && meta.has_nonce &&
+         meta.nonce == st.nonce && meta.generation == st.generation && meta.columns == declaration &&
+         meta.chunk_rows == static_cast<int64_t>(st.store.chunk_rows());
+}
+
 // xCreate (create = true) and xConnect: argv[0] module, argv[1] database,
 // argv[2] table, argv[3..] column definitions.
 int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out, char** err, bool create) {
@@ -282,8 +312,9 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
 
     std::shared_ptr<TableState>* known = registry->find(db_name, name);
     std::shared_ptr<TableState> st;
-    if (known && !create) {
+    if (known && !create && still_current(db, db_name, name, schema.declaration(), **known)) {
       st = *known;  // reconnected: the cache is still this connection's
+      st->have_data_version = false;  // the database may be another pager now
     } else {
       Meta meta;
       std::string msg;
@@ -317,6 +348,7 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
           return rc;
         }
       }
+      if (create) sqlite3_randomness(sizeof meta.nonce, &meta.nonce);
       std::vector<store::ColumnType> types;
       std::vector<int> store_col;
       for (size_t c = 0; c < schema.columns.size(); c++) {
@@ -331,6 +363,8 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
       st = std::make_shared<TableState>(std::move(schema), std::move(types), chunk_log2);
       st->store_col = std::move(store_col);
       st->name = name;
+      st->has_nonce = meta.has_nonce;
+      st->nonce = meta.nonce;
       if (create) {
         meta.chunk_rows = st->store.chunk_rows();
         meta.columns = declaration;
@@ -927,7 +961,9 @@ int x_sync(sqlite3_vtab* v) {
     if (st.store.dirty_chunks().empty()) return SQLITE_OK;
     std::string err;
     st.pending_generation = st.generation + 1;
-    int rc = shadow_flush(t->db, t->db_name, st.name, st.store, st.pending_generation, &t->writer, &err);
+    sqlite3_randomness(sizeof st.pending_nonce, &st.pending_nonce);
+    int rc = shadow_flush(t->db, t->db_name, st.name, st.store, st.pending_generation,
+                          st.has_nonce ? &st.pending_nonce : nullptr, &t->writer, &err);
     if (rc != SQLITE_OK) set_error(v, err);
     return rc;
   });
@@ -939,6 +975,7 @@ int x_commit(sqlite3_vtab* v) {
     st.store.commit();
     if (st.pending_generation >= 0) {
       st.generation = st.pending_generation;
+      st.nonce = st.pending_nonce;
       st.pending_generation = -1;
       st.store.clear_dirty();
     }
@@ -1019,7 +1056,7 @@ void free_registry(void* p) { delete static_cast<Registry*>(p); }
 // alex_check(table [, schema]): an integrity check in the manner of the
 // R*Tree module's rtreecheck(). Returns 'ok', or one line per problem:
 //   * the ALEX tree's invariants and the store's (Store::check),
-//   * the meta row against the cache (row count, generation),
+//   * the meta row against the cache (row count, generation, nonce),
 //   * every row of the shadow tables, decoded afresh, against the cache:
 //     the same keys with the same values in every column.
 // Inside a transaction that changed the table, only the first check runs
@@ -1056,6 +1093,9 @@ std::string check_table(sqlite3* db, Registry* registry, const std::string& sche
     if (meta.generation != st.generation) {
       problems.push_back("meta is at generation " + std::to_string(meta.generation) + ", the cache at " +
                          std::to_string(st.generation));
+    } else if (meta.has_nonce != st.has_nonce || meta.nonce != st.nonce) {
+      problems.push_back("meta names another state of generation " + std::to_string(meta.generation) +
+                         " than the cache holds (nonce)");
     }
   }
   std::vector<store::ColumnType> types;

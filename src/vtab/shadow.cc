@@ -96,19 +96,20 @@ int shadow_create(sqlite3* db, const std::string& schema, const std::string& tab
   int rc = exec(db,
                 "CREATE TABLE " + m +
                     "(id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, chunk_rows INTEGER NOT NULL, "
-                    "columns TEXT NOT NULL, rows INTEGER NOT NULL, generation INTEGER NOT NULL);"
+                    "columns TEXT NOT NULL, rows INTEGER NOT NULL, generation INTEGER NOT NULL, nonce INTEGER NOT NULL);"
                     "CREATE TABLE " +
                     c + "(id INTEGER PRIMARY KEY, generation INTEGER NOT NULL, data BLOB NOT NULL);",
                 err);
   if (rc != SQLITE_OK) return rc;
   KeepLastInsertRowid keep(db);
-  Stmt st(db, "INSERT INTO " + m + " VALUES(1, ?, ?, ?, ?, ?)");
+  Stmt st(db, "INSERT INTO " + m + " VALUES(1, ?, ?, ?, ?, ?, ?)");
   if (st.rc() != SQLITE_OK) return fail(db, st.rc(), err);
   sqlite3_bind_int64(st.get(), 1, meta.format);
   sqlite3_bind_int64(st.get(), 2, meta.chunk_rows);
   sqlite3_bind_text(st.get(), 3, meta.columns.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st.get(), 4, meta.rows);
   sqlite3_bind_int64(st.get(), 5, meta.generation);
+  sqlite3_bind_int64(st.get(), 6, meta.nonce);
   rc = sqlite3_step(st.get());
   return rc == SQLITE_DONE ? SQLITE_OK : fail(db, rc, err);
 }
@@ -143,7 +144,8 @@ ReadSnapshot::~ReadSnapshot() { sqlite3_finalize(stmt_); }
 
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err) {
   const std::string m = shadow_name(schema, table, "meta");
-  Stmt st(db, "SELECT format, chunk_rows, columns, rows, generation FROM " + m + " WHERE id = 1");
+  // By name: the nonce column is optional (older tables lack it).
+  Stmt st(db, "SELECT * FROM " + m + " WHERE id = 1");
   if (st.rc() != SQLITE_OK) return read_failure(db, st.rc(), table, "meta", err);
   int rc = sqlite3_step(st.get());
   if (rc != SQLITE_ROW) {
@@ -151,19 +153,35 @@ int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& 
     *err = "alex: shadow table " + table + "_meta: the meta row is missing";
     return SQLITE_CORRUPT_VTAB;
   }
-  for (int i : {0, 1, 3, 4}) {
-    if (sqlite3_column_type(st.get(), i) != SQLITE_INTEGER) {
-      *err = "alex: shadow table " + table + "_meta: column " + sqlite3_column_name(st.get(), i) + " is not an integer";
+  static constexpr const char* kNames[] = {"format", "chunk_rows", "columns", "rows", "generation", "nonce"};
+  int at[6] = {-1, -1, -1, -1, -1, -1};
+  for (int i = 0; i < sqlite3_column_count(st.get()); i++) {
+    const char* name = sqlite3_column_name(st.get(), i);
+    if (name == nullptr) return fail(db, SQLITE_NOMEM, err);
+    for (int f = 0; f < 6; f++) {
+      if (sqlite3_stricmp(name, kNames[f]) == 0) at[f] = i;
+    }
+  }
+  for (int f = 0; f < 6; f++) {
+    if (at[f] < 0) {
+      if (f == 5) continue;
+      *err = "alex: shadow table " + table + "_meta: no column " + kNames[f];
+      return SQLITE_CORRUPT_VTAB;
+    }
+    if (f != 2 && sqlite3_column_type(st.get(), at[f]) != SQLITE_INTEGER) {
+      *err = "alex: shadow table " + table + "_meta: column " + kNames[f] + " is not an integer";
       return SQLITE_CORRUPT_VTAB;
     }
   }
-  meta->format = sqlite3_column_int64(st.get(), 0);
-  meta->chunk_rows = sqlite3_column_int64(st.get(), 1);
-  const unsigned char* cols = sqlite3_column_text(st.get(), 2);
+  meta->format = sqlite3_column_int64(st.get(), at[0]);
+  meta->chunk_rows = sqlite3_column_int64(st.get(), at[1]);
+  const unsigned char* cols = sqlite3_column_text(st.get(), at[2]);
   if (cols == nullptr && sqlite3_errcode(db) == SQLITE_NOMEM) return fail(db, SQLITE_NOMEM, err);
   meta->columns = cols ? reinterpret_cast<const char*>(cols) : "";
-  meta->rows = sqlite3_column_int64(st.get(), 3);
-  meta->generation = sqlite3_column_int64(st.get(), 4);
+  meta->rows = sqlite3_column_int64(st.get(), at[3]);
+  meta->generation = sqlite3_column_int64(st.get(), at[4]);
+  meta->has_nonce = at[5] >= 0;
+  meta->nonce = meta->has_nonce ? sqlite3_column_int64(st.get(), at[5]) : 0;
   return SQLITE_OK;
 }
 
@@ -230,7 +248,7 @@ int shadow_load(sqlite3* db, const std::string& schema, const std::string& table
 }
 
 int shadow_flush(sqlite3* db, const std::string& schema, const std::string& table, const store::Store& store,
-                 int64_t generation, ShadowWriter* writer, std::string* err) {
+                 int64_t generation, const int64_t* nonce, ShadowWriter* writer, std::string* err) {
   int rc = SQLITE_OK;
   if (writer->put == nullptr) {
     const std::string sql =
@@ -238,7 +256,8 @@ int shadow_flush(sqlite3* db, const std::string& schema, const std::string& tabl
     rc = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &writer->put, nullptr);
   }
   if (rc == SQLITE_OK && writer->meta == nullptr) {
-    const std::string sql = "UPDATE " + shadow_name(schema, table, "meta") + " SET rows = ?, generation = ?, format = ? WHERE id = 1";
+    const std::string sql = "UPDATE " + shadow_name(schema, table, "meta") + " SET rows = ?, generation = ?, format = ?" +
+                            (nonce ? ", nonce = ?" : "") + " WHERE id = 1";
     rc = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &writer->meta, nullptr);
   }
   if (rc != SQLITE_OK) return fail(db, rc, err);
@@ -263,6 +282,7 @@ int shadow_flush(sqlite3* db, const std::string& schema, const std::string& tabl
     sqlite3_bind_int64(writer->meta, 1, static_cast<int64_t>(store.size()));
     sqlite3_bind_int64(writer->meta, 2, generation);
     sqlite3_bind_int64(writer->meta, 3, kFormatVersion);  // the blobs just written are in it
+    if (nonce) sqlite3_bind_int64(writer->meta, 4, *nonce);
     rc = sqlite3_step(writer->meta);
     rc = rc == SQLITE_DONE ? SQLITE_OK : fail(db, rc, err);
     sqlite3_reset(writer->meta);

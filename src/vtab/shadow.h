@@ -38,6 +38,11 @@ struct Meta {
   std::string columns;  // Schema::declaration() of the table
   int64_t rows = 0;
   int64_t generation = 0;
+  // A random number drawn anew by every commit (and at creation), so that
+  // (generation, nonce) names one committed state of one table. Tables
+  // created by builds before it have no such column (has_nonce false).
+  bool has_nonce = true;
+  int64_t nonce = 0;
 };
 
 // Each returns a SQLite result code; on failure *err says why. A failure
@@ -46,7 +51,8 @@ struct Meta {
 // returned as is, and the next statement retries) or SQLITE_CORRUPT_VTAB
 // naming the shadow table (a missing table, column or row, a malformed
 // blob or page): the table cannot be read until it is repaired or dropped.
-// Creates the shadow tables and the meta row; keeps sqlite3_last_insert_rowid().
+// Creates the shadow tables and the meta row (with a nonce column);
+// keeps sqlite3_last_insert_rowid().
 int shadow_create(sqlite3* db, const std::string& schema, const std::string& table, const Meta& meta, std::string* err);
 int shadow_drop(sqlite3* db, const std::string& schema, const std::string& table, std::string* err);
 int shadow_rename(sqlite3* db, const std::string& schema, const std::string& from, const std::string& to,
@@ -91,10 +97,11 @@ struct ShadowWriter {
   }
 };
 
-// Writes the blobs `store` marks dirty, and the meta row with `generation`
-// and the row count. Keeps sqlite3_last_insert_rowid().
+// Writes the blobs `store` marks dirty, and the meta row with `generation`,
+// `nonce` (unless the table has no nonce column: nullptr) and the row
+// count. Keeps sqlite3_last_insert_rowid().
 int shadow_flush(sqlite3* db, const std::string& schema, const std::string& table, const store::Store& store,
-                 int64_t generation, ShadowWriter* writer, std::string* err);
+                 int64_t generation, const int64_t* nonce, ShadowWriter* writer, std::string* err);
 
 }  // namespace alex::vtab
 

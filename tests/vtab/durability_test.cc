@@ -611,6 +611,7 @@ std::vector<Damage> damages(const std::string& path) {
       {"meta rows 0", {"UPDATE t_meta SET rows = 0"}, C, {t_meta}, {}},
       {"meta rows retyped", {"UPDATE t_meta SET rows = 'many'"}, C, {t_meta}, {}},
       {"meta generation retyped", {"UPDATE t_meta SET generation = 'x'"}, C, {t_meta}, {}},
+      {"meta nonce retyped", {"UPDATE t_meta SET nonce = 'x'"}, C, {t_meta}, {}},
       {"meta columns changed", {"UPDATE t_meta SET columns = replace(columns, 'REAL', 'TEXT')"}, C, {t_meta}, {}},
       {"meta columns garbage", {"UPDATE t_meta SET columns = 'nonsense'"}, C, {t_meta}, {}},
       {"meta chunk_rows 100", {"UPDATE t_meta SET chunk_rows = 100"}, C, {t_meta, "chunk_rows"}, {}},
@@ -904,6 +905,139 @@ TEST(DurabilityTest, VacuumAndVacuumIntoKeepTheRows) {
   expect_consistent(db, "the VACUUM INTO copy");
   EXPECT_EQ(one(db, "SELECT count(*) FROM t WHERE v = 'after vacuum'"), "int:1");
   remove_db(copy);
+}
+
+// ---------------------------------------------------------------------------
+// 5. Another file or another table under the same name
+//
+// A connection keeps a table's cache across SQLite disconnecting and
+// reconnecting it. It must not keep it when what the name refers to was
+// replaced: another file attached under the schema name, a backup restored
+// into the database, the table dropped and created again elsewhere. Each
+// of these once served the old rows, wrote them over the new ones at the
+// next commit, and (with other columns) read past the end of a row.
+
+constexpr const char* kTwoColumns = "CREATE VIRTUAL TABLE t USING alex(k INTEGER PRIMARY KEY, s TEXT)";
+
+std::string fresh_db(const std::string& name, const std::string& setup) {
+  const std::string path = temp_db(name);
+  remove_db(path);
+  Db db(path);
+  Result r = db.run(setup);
+  EXPECT_TRUE(r.ok()) << r.str();
+  return path;
+}
+
+TEST(DurabilityTest, AttachingAnotherFileUnderTheSameNameReadsThatFile) {
+  const std::string x = fresh_db("attach_x", std::string(kTwoColumns) + "; INSERT INTO t VALUES(1, 'x1'), (2, 'x2')");
+  const std::string y = fresh_db("attach_y", std::string(kTwoColumns) + "; INSERT INTO t VALUES(10, 'y10')");
+  const std::string z = fresh_db(
+      "attach_z", "CREATE VIRTUAL TABLE t USING alex(k INTEGER PRIMARY KEY, s TEXT, a TEXT, b TEXT, c TEXT);"
+                  "INSERT INTO t VALUES(5, 'z', 'a', 'b', 'c')");
+  {
+    Db db;
+    ASSERT_TRUE(db.run("ATTACH '" + x + "' AS aux").ok());
+    EXPECT_EQ(one(db, "SELECT * FROM aux.t"), "int:1|text:'x1'\nint:2|text:'x2'");
+    ASSERT_TRUE(db.run("DETACH aux; ATTACH '" + y + "' AS aux").ok());
+    EXPECT_EQ(one(db, "SELECT * FROM aux.t"), "int:10|text:'y10'");
+    ASSERT_TRUE(db.run("INSERT INTO aux.t VALUES(20, 'new')").ok());
+    ASSERT_TRUE(db.run("DETACH aux; ATTACH '" + z + "' AS aux").ok());
+    EXPECT_EQ(one(db, "SELECT * FROM aux.t"), "int:5|text:'z'|text:'a'|text:'b'|text:'c'");
+    // The same file again, after another connection wrote it.
+    ASSERT_TRUE(db.run("DETACH aux; ATTACH '" + y + "' AS aux").ok());
+    EXPECT_EQ(one(db, "SELECT * FROM aux.t"), "int:10|text:'y10'\nint:20|text:'new'");
+    ASSERT_TRUE(db.run("DETACH aux").ok());
+    ASSERT_TRUE(Db(y).run("INSERT INTO t VALUES(30, 'other')").ok());
+    ASSERT_TRUE(db.run("ATTACH '" + y + "' AS aux").ok());
+    EXPECT_EQ(one(db, "SELECT k FROM aux.t"), "int:10\nint:20\nint:30");
+  }
+  Db db(y);
+  EXPECT_EQ(one(db, "SELECT * FROM t"), "int:10|text:'y10'\nint:20|text:'new'\nint:30|text:'other'");
+  EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+  EXPECT_EQ(one(Db(x), "SELECT k FROM t"), "int:1\nint:2");
+  for (const std::string& path : {x, y, z}) remove_db(path);
+}
+
+TEST(DurabilityTest, TableRecreatedByAnotherConnectionIsReadAfresh) {
+  // Same columns and the same number of commits (so the same generation),
+  // then more columns.
+  for (const char* columns : {"k INTEGER PRIMARY KEY, s TEXT", "k INTEGER PRIMARY KEY, s TEXT, a TEXT, b TEXT"}) {
+    SCOPED_TRACE(columns);
+    const std::string path = fresh_db("recreate", kTwoColumns);
+    {
+      Db a(path), b(path);
+      ASSERT_TRUE(a.run("INSERT INTO t VALUES(1, 'old')").ok());
+      EXPECT_EQ(one(a, "SELECT k, s FROM t"), "int:1|text:'old'");
+      ASSERT_TRUE(b.run(std::string("DROP TABLE t; CREATE VIRTUAL TABLE t USING alex(") + columns + ")").ok());
+      ASSERT_TRUE(b.run("INSERT INTO t(k, s) VALUES(2, 'new')").ok());
+      EXPECT_EQ(one(a, "SELECT k, s FROM t"), "int:2|text:'new'");
+      ASSERT_TRUE(a.run("INSERT INTO t(k, s) VALUES(3, 'from a')").ok());
+      EXPECT_EQ(one(b, "SELECT k, s FROM t"), "int:2|text:'new'\nint:3|text:'from a'");
+    }
+    Db c(path);
+    EXPECT_EQ(one(c, "SELECT k, s FROM t"), "int:2|text:'new'\nint:3|text:'from a'");
+    EXPECT_EQ(one(c, "SELECT alex_check('t')"), "text:'ok'");
+    remove_db(path);
+  }
+}
+
+TEST(DurabilityTest, BackupRestoredIntoTheDatabaseIsRead) {
+  const std::string live = fresh_db("restore_live", std::string(kTwoColumns) + "; INSERT INTO t VALUES(1, 'live')");
+  const std::string saved = fresh_db("restore_saved", std::string(kTwoColumns) + "; INSERT INTO t VALUES(2, 'saved')");
+  {
+    Db a(live), s(saved);
+    EXPECT_EQ(one(a, "SELECT * FROM t"), "int:1|text:'live'");
+    sqlite3_backup* backup = sqlite3_backup_init(a.handle(), "main", s.handle(), "main");
+    ASSERT_NE(backup, nullptr);
+    EXPECT_EQ(sqlite3_backup_step(backup, -1), SQLITE_DONE);
+    EXPECT_EQ(sqlite3_backup_finish(backup), SQLITE_OK);
+    EXPECT_EQ(one(a, "SELECT * FROM t"), "int:2|text:'saved'");
+    ASSERT_TRUE(a.run("INSERT INTO t VALUES(3, 'after')").ok());
+  }
+  Db db(live);
+  EXPECT_EQ(one(db, "SELECT * FROM t"), "int:2|text:'saved'\nint:3|text:'after'");
+  EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+  remove_db(live);
+  remove_db(saved);
+}
+
+// A table of a build before the nonce column reads and commits without
+// one; its cache is built again at every reconnect.
+TEST(DurabilityTest, TableWithoutNonceColumn) {
+  const std::string path = fresh_db(
+      "nononce", std::string(kTwoColumns) +
+                     "; INSERT INTO t VALUES(1, 'a');"
+                     "CREATE TABLE old_meta(id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, "
+                     "chunk_rows INTEGER NOT NULL, columns TEXT NOT NULL, rows INTEGER NOT NULL, "
+                     "generation INTEGER NOT NULL);"
+                     "INSERT INTO old_meta SELECT id, format, chunk_rows, columns, rows, generation FROM t_meta;"
+                     "DROP TABLE t_meta; ALTER TABLE old_meta RENAME TO t_meta");
+  {
+    Db a(path), b(path);
+    EXPECT_EQ(one(a, "SELECT * FROM t"), "int:1|text:'a'");
+    ASSERT_TRUE(a.run("INSERT INTO t VALUES(2, 'b')").ok());
+    EXPECT_EQ(one(b, "SELECT k FROM t"), "int:1\nint:2");
+    ASSERT_TRUE(b.run("CREATE TABLE other(x); INSERT INTO t VALUES(3, 'c')").ok());
+    EXPECT_EQ(one(a, "SELECT k FROM t"), "int:1\nint:2\nint:3");
+    EXPECT_EQ(one(a, "SELECT alex_check('t')"), "text:'ok'");
+  }
+  EXPECT_EQ(one(Db(path), "SELECT group_concat(name) FROM pragma_table_info('t_meta') WHERE name = 'nonce'"), "null");
+  remove_db(path);
+}
+
+// What the cache is kept for: a schema change reconnects the table, and
+// when the table's shadow tables are the same, nothing is read again. The
+// chunks are deleted behind the module's back (no commit of it moves the
+// generation), so a reload would report the table damaged.
+TEST(DurabilityTest, SchemaChangeKeepsTheCache) {
+  const std::string path = fresh_db("keep", std::string(kTwoColumns) + "; INSERT INTO t VALUES(1, 'a'), (2, 'b')");
+  Db db(path);
+  EXPECT_EQ(one(db, "SELECT count(*) FROM t"), "int:2");
+  ASSERT_TRUE(db.run("DELETE FROM t_chunks").ok());
+  ASSERT_TRUE(db.run("CREATE TABLE other(x); DROP TABLE other").ok());
+  EXPECT_EQ(one(db, "SELECT * FROM t"), "int:1|text:'a'\nint:2|text:'b'");
+  EXPECT_NE(one(Db(path), "SELECT * FROM t").find("alex: shadow table t_meta counts 2 rows"), std::string::npos);
+  remove_db(path);
 }
 
 // ---------------------------------------------------------------------------

@@ -762,6 +762,13 @@ std::string key_label(const TableState& st) {
   return st.name + "." + (kc >= 0 ? st.schema.columns[kc].name : std::string("rowid"));
 }
 
+// The key is taken: SQLite's message, and its code (a rowid table without
+// an INTEGER PRIMARY KEY column says ROWID).
+int key_taken_error(Table* t, int mode, const TableState& st) {
+  return constraint_error(t, mode, st.schema.key_column >= 0 ? SQLITE_CONSTRAINT_PRIMARYKEY : SQLITE_CONSTRAINT_ROWID,
+                          "UNIQUE constraint failed: " + key_label(st));
+}
+
 // A key for a row inserted without one: max + 1, or, once INT64_MAX is
 // taken, a random unused key (SQLite's own fallback), else SQLITE_FULL.
 int auto_key(const Store& s, int64_t* key) {
@@ -890,7 +897,7 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
   if (bad_column >= 0) {  // rare: a taken key is reported first, as SQLite does
     const bool taken = !key_null && (is_insert || key != old_key) && s.find(key) != Store::kNoSlot;
     if (taken && mode != SQLITE_REPLACE) {
-      return constraint_error(t, mode, SQLITE_CONSTRAINT_PRIMARYKEY, "UNIQUE constraint failed: " + key_label(st));
+      return key_taken_error(t, mode, st);
     }
     return bad_value_error(t, mode, bad_column, bad_type);
   }
@@ -902,7 +909,7 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
     store::Status ins = s.insert(key, t->row.data());
     if (ins.code() == store::Status::Code::kConstraint) {  // the key is taken
       if (mode != SQLITE_REPLACE) {
-        return constraint_error(t, mode, SQLITE_CONSTRAINT_PRIMARYKEY, "UNIQUE constraint failed: " + key_label(st));
+        return key_taken_error(t, mode, st);
       }
       s.erase(key);
       ins = s.insert(key, t->row.data());
@@ -914,7 +921,7 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
   if (key != old_key) {
     if (s.find(key) != Store::kNoSlot) {
       if (mode != SQLITE_REPLACE) {
-        return constraint_error(t, mode, SQLITE_CONSTRAINT_PRIMARYKEY, "UNIQUE constraint failed: " + key_label(st));
+        return key_taken_error(t, mode, st);
       }
       s.erase(key);
     }

@@ -90,17 +90,24 @@ TEST(ModuleTest, StrictErrorsMatchNative) {
 }
 
 TEST(ModuleTest, ExtendedErrorCodesMatchNative) {
-  Db db;
-  ASSERT_TRUE(db.run(std::string("CREATE VIRTUAL TABLE t USING alex(") + kColumns + ")").ok());
-  ASSERT_TRUE(db.run("INSERT INTO t(k, n) VALUES(1, 1)").ok());
-  auto code = [&](const char* sql) {
+  Pair p;
+  // A table keyed by the hidden rowid: a taken key is a ROWID conflict.
+  ASSERT_TRUE(p.alex().run("CREATE VIRTUAL TABLE h USING alex(v INTEGER)").ok());
+  ASSERT_TRUE(p.native().run("CREATE TABLE h(v INTEGER) STRICT").ok());
+  p.both("INSERT INTO t(k, n) VALUES(1, 1), (3, 3)");
+  p.both("INSERT INTO h(rowid, v) VALUES(1, 1), (3, 3)");
+  auto code = [&](Db& db, const char* sql) {
     db.run(sql);
     return sqlite3_extended_errcode(db.handle());
   };
-  EXPECT_EQ(code("INSERT INTO t(k, n) VALUES(1, 1)"), SQLITE_CONSTRAINT_PRIMARYKEY);
-  EXPECT_EQ(code("INSERT INTO t(k, n) VALUES(2, NULL)"), SQLITE_CONSTRAINT_NOTNULL);
-  EXPECT_EQ(code("INSERT INTO t(k, i, n) VALUES(2, 'a', 1)"), SQLITE_CONSTRAINT_DATATYPE);
-  EXPECT_EQ(code("INSERT INTO t(k, n) VALUES('a', 1)"), SQLITE_MISMATCH);
+  for (const char* sql : {"INSERT INTO t(k, n) VALUES(1, 1)", "UPDATE t SET k = 3 WHERE k = 1",
+                          "INSERT INTO h(rowid, v) VALUES(1, 1)", "UPDATE h SET rowid = 3 WHERE rowid = 1",
+                          "INSERT INTO t(k, n) VALUES(2, NULL)", "INSERT INTO t(k, i, n) VALUES(2, 'a', 1)",
+                          "INSERT INTO t(k, n) VALUES('a', 1)"}) {
+    EXPECT_EQ(code(p.alex(), sql), code(p.native(), sql)) << sql;
+  }
+  EXPECT_EQ(code(p.alex(), "INSERT INTO h(rowid, v) VALUES(1, 1)"), SQLITE_CONSTRAINT_ROWID);
+  EXPECT_EQ(code(p.alex(), "INSERT INTO t(k, n) VALUES('a', 1)"), SQLITE_MISMATCH);
 }
 
 TEST(ModuleTest, OnConflictModesMatchNative) {

@@ -153,35 +153,35 @@ int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& 
     *err = "alex: shadow table " + table + "_meta: the meta row is missing";
     return SQLITE_CORRUPT_VTAB;
   }
-  static constexpr const char* kNames[] = {"format", "chunk_rows", "columns", "rows", "generation", "nonce"};
-  int at[6] = {-1, -1, -1, -1, -1, -1};
+  enum Field { kFormat, kChunkRows, kColumns, kRows, kGeneration, kNonce, kFields };
+  static constexpr const char* kNames[kFields] = {"format", "chunk_rows", "columns", "rows", "generation", "nonce"};
+  int at[kFields] = {-1, -1, -1, -1, -1, -1};  // result column of each field
   for (int i = 0; i < sqlite3_column_count(st.get()); i++) {
     const char* name = sqlite3_column_name(st.get(), i);
     if (name == nullptr) return fail(db, SQLITE_NOMEM, err);
-    for (int f = 0; f < 6; f++) {
+    for (int f = 0; f < kFields; f++) {
       if (sqlite3_stricmp(name, kNames[f]) == 0) at[f] = i;
     }
   }
-  for (int f = 0; f < 6; f++) {
-    if (at[f] < 0) {
-      if (f == 5) continue;
+  for (int f = 0; f < kFields; f++) {
+    if (at[f] < 0 && f != kNonce) {
       *err = "alex: shadow table " + table + "_meta: no column " + kNames[f];
       return SQLITE_CORRUPT_VTAB;
     }
-    if (f != 2 && sqlite3_column_type(st.get(), at[f]) != SQLITE_INTEGER) {
+    if (at[f] >= 0 && f != kColumns && sqlite3_column_type(st.get(), at[f]) != SQLITE_INTEGER) {
       *err = "alex: shadow table " + table + "_meta: column " + kNames[f] + " is not an integer";
       return SQLITE_CORRUPT_VTAB;
     }
   }
-  meta->format = sqlite3_column_int64(st.get(), at[0]);
-  meta->chunk_rows = sqlite3_column_int64(st.get(), at[1]);
-  const unsigned char* cols = sqlite3_column_text(st.get(), at[2]);
+  meta->format = sqlite3_column_int64(st.get(), at[kFormat]);
+  meta->chunk_rows = sqlite3_column_int64(st.get(), at[kChunkRows]);
+  const unsigned char* cols = sqlite3_column_text(st.get(), at[kColumns]);
   if (cols == nullptr && sqlite3_errcode(db) == SQLITE_NOMEM) return fail(db, SQLITE_NOMEM, err);
   meta->columns = cols ? reinterpret_cast<const char*>(cols) : "";
-  meta->rows = sqlite3_column_int64(st.get(), at[3]);
-  meta->generation = sqlite3_column_int64(st.get(), at[4]);
-  meta->has_nonce = at[5] >= 0;
-  meta->nonce = meta->has_nonce ? sqlite3_column_int64(st.get(), at[5]) : 0;
+  meta->rows = sqlite3_column_int64(st.get(), at[kRows]);
+  meta->generation = sqlite3_column_int64(st.get(), at[kGeneration]);
+  meta->has_nonce = at[kNonce] >= 0;
+  meta->nonce = meta->has_nonce ? sqlite3_column_int64(st.get(), at[kNonce]) : 0;
   return SQLITE_OK;
 }
 

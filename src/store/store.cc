@@ -421,7 +421,10 @@ void Store::end_logs() {
 // does every savepoint opened while the undo log is still empty.
 // base_level_ is the highest savepoint number known to hold that state.
 void Store::savepoint(int n) {
-  while (!marks_.empty() && marks_.back().n >= n) marks_.pop_back();
+  while (!marks_.empty() && marks_.back().n > n) marks_.pop_back();
+  // Announced again (a second sqlite3_vtab sharing this store joined the
+  // transaction): the savepoint still starts where it was first marked.
+  if (!marks_.empty() && marks_.back().n == n) return;
   marks_.push_back({n, undo_.size()});
   if (undo_.empty() && n > base_level_) base_level_ = n;
 }

@@ -77,6 +77,7 @@ struct TableState {
   Schema schema;
   Store store;
   std::string name;             // the table's current name, for messages
+  std::string txn_name;         // its name when this transaction first wrote it
   std::vector<int> store_col;   // schema column -> store column (-1: the key)
   int64_t generation = 0;       // of the committed state `store` holds
   int64_t pending_generation = -1;  // written by xSync, current once committed
@@ -104,6 +105,22 @@ struct Registry {
       if (key.first == db && sqlite3_stricmp(key.second.c_str(), name.c_str()) == 0) return &st;
     }
     return nullptr;
+  }
+  // The state a rename inside the current transaction took from `name`
+  // (a ROLLBACK TO that undoes the rename reconnects the table by its old
+  // name, and its uncommitted changes are in that state).
+  std::shared_ptr<TableState>* renamed_in_transaction(const std::string& db, const std::string& name) {
+    for (auto& [key, st] : tables) {
+      if (key.first == db && st->store.in_transaction() && sqlite3_stricmp(st->txn_name.c_str(), name.c_str()) == 0) {
+        return &st;
+      }
+    }
+    return nullptr;
+  }
+  void rename(const std::shared_ptr<TableState>& st, const std::string& name) {
+    for (auto& [key, s] : tables) {
+      if (s == st) key.second = name;
+    }
   }
   void erase(const std::string& db, const std::string& name) {
     for (size_t i = 0; i < tables.size(); i++) {
@@ -278,18 +295,19 @@ int refresh(Table* t) {
 // ---------------------------------------------------------------------------
 // Creating and connecting
 
-// Whether a reconnected table's cache `st` still holds what its shadow
-// tables hold. Inside a transaction it does (it holds more: the
-// transaction's changes, which only it can undo). A damaged or stale cache
-// is built again, as is one of a table without a nonce: its generation
-// alone cannot tell a table created again from the one it replaced.
+// Whether a reconnected table's cache `st` is still based on what its
+// shadow tables hold (inside a transaction it also holds the
+// transaction's changes, which only it can write or undo). Outside one, a
+// damaged or stale cache is built again, as is one of a table without a
+// nonce: its generation alone cannot tell a table created again from the
+// one it replaced.
 bool still_current(sqlite3* db, const std::string& db_name, const std::string& name, const std::string& declaration,
                    const TableState& st) {
-  if (st.store.in_transaction()) return true;
-  if (st.broken_rc != SQLITE_OK || st.stale || !st.has_nonce) return false;
+  const bool txn = st.store.in_transaction();
+  if (!txn && (st.broken_rc != SQLITE_OK || st.stale || !st.has_nonce)) return false;
   Meta meta;
   std::string err;
-  return shadow_read_meta(db, db_name, name, &meta, &err) == SQLITE_OK && meta.has_nonce &&
+  return shadow_read_meta(db, db_name, name, &meta, &err) == SQLITE_OK && meta.has_nonce == st.has_nonce &&
          meta.nonce == st.nonce && meta.generation == st.generation && meta.columns == declaration &&
          meta.chunk_rows == static_cast<int64_t>(st.store.chunk_rows());
 }
@@ -311,10 +329,15 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
     sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
 
     std::shared_ptr<TableState>* known = registry->find(db_name, name);
+    if (known == nullptr && !create) known = registry->renamed_in_transaction(db_name, name);
     std::shared_ptr<TableState> st;
     if (known && !create && still_current(db, db_name, name, schema.declaration(), **known)) {
       st = *known;  // reconnected: the cache is still this connection's
       st->have_data_version = false;  // the database may be another pager now
+      if (sqlite3_stricmp(st->name.c_str(), name.c_str()) != 0) {
+        registry->rename(st, name);  // a ROLLBACK TO undid a rename
+        st->name = name;
+      }
     } else {
       Meta meta;
       std::string msg;
@@ -422,6 +445,11 @@ int x_disconnect(sqlite3_vtab* v) {
 
 int x_destroy(sqlite3_vtab* v) {
   Table* t = table_of(v);
+  // DROP TABLE of a table this transaction wrote: its changes live in the
+  // cache until the commit, and a ROLLBACK TO that undid the DROP would
+  // leave them in a cache SQLite no longer commits. Refused (SQLite shows
+  // no message of xDestroy's: the DROP fails with SQLITE_ERROR).
+  if (t->state->store.in_transaction()) return SQLITE_ERROR;
   t->writer.finalize();
   std::string err;
   int rc = guarded([&] { return shadow_drop(t->db, t->db_name, t->state->name, &err); });
@@ -443,10 +471,18 @@ int x_rename(sqlite3_vtab* v, const char* new_name) {
       set_error(v, err);
       return rc;
     }
-    t->registry->erase(t->db_name, new_name);  // a stale entry under the new name
-    for (auto& [key, st] : t->registry->tables) {
-      if (st == t->state) key.second = new_name;
+    // An entry under the new name is stale: that table is gone. Unless it
+    // holds a transaction's changes: then a ROLLBACK TO undid its rename,
+    // and it goes back to its name from before.
+    if (std::shared_ptr<TableState>* held = t->registry->find(t->db_name, new_name)) {
+      if ((*held)->store.in_transaction() && sqlite3_stricmp((*held)->txn_name.c_str(), new_name) != 0) {
+        (*held)->name = (*held)->txn_name;
+        t->registry->rename(*held, (*held)->txn_name);
+      } else {
+        t->registry->erase(t->db_name, new_name);
+      }
     }
+    t->registry->rename(t->state, new_name);
     t->state->name = new_name;
     return SQLITE_OK;
   });
@@ -949,11 +985,16 @@ int x_update(sqlite3_vtab* v, int argc, sqlite3_value** argv, sqlite3_int64* out
 Store& store_of(sqlite3_vtab* v) { return table_of(v)->state->store; }
 
 // The write lock is held from here on: catch up with other connections
-// once, then log every change.
+// once, then log every change. A table reconnected inside a transaction
+// (a ROLLBACK TO after a schema change resets every schema) joins again
+// with a new sqlite3_vtab while the old one stays in the transaction; the
+// cache they share already logs it, and must keep what it logged.
 int x_begin(sqlite3_vtab* v) {
   return guarded([&] {
+    if (store_of(v).in_transaction()) return SQLITE_OK;
     if (int rc = refresh(table_of(v)); rc != SQLITE_OK) return rc;
     store_of(v).begin();
+    table_of(v)->state->txn_name = table_of(v)->state->name;
     return SQLITE_OK;
   });
 }
@@ -966,11 +1007,48 @@ int x_sync(sqlite3_vtab* v) {
     TableState& st = *t->state;
     if (st.stale) return stale_error(v, st);
     if (st.store.dirty_chunks().empty()) return SQLITE_OK;
+    // A rename in this transaction that a ROLLBACK TO undid, and nothing
+    // has reconnected the table since: the shadow tables have their old
+    // names again.
+    if (sqlite3_stricmp(st.name.c_str(), st.txn_name.c_str()) != 0 && !shadow_exists(t->db, t->db_name, st.name) &&
+        shadow_exists(t->db, t->db_name, st.txn_name) && t->registry->find(t->db_name, st.txn_name) == nullptr) {
+      t->writer.finalize();
+      st.name = st.txn_name;
+      t->registry->rename(t->state, st.name);
+    }
+    // A cache no longer registered under its name belongs to a table a
+    // ROLLBACK TO removed (created after the savepoint) or that a
+    // reconnect found replaced: what it changed was rolled back with it,
+    // since a table written in a transaction cannot be dropped in it
+    // (x_destroy), and a rename undone finds its cache again (open_table).
+    std::shared_ptr<TableState>* registered = t->registry->find(t->db_name, st.name);
+    if (registered == nullptr || registered->get() != &st) return SQLITE_OK;
     std::string err;
+    // The shadow tables must still hold the state this cache is based on:
+    // a DROP, CREATE or RENAME of the table undone by ROLLBACK TO leaves
+    // a cache whose names or history are no longer its shadow tables'.
+    // Writing then would overwrite another table's rows; fail the commit.
+    Meta meta;
+    int rc = shadow_read_meta(t->db, t->db_name, st.name, &meta, &err);
+    if (rc == SQLITE_OK && st.pending_generation >= 0 && meta.generation == st.pending_generation &&
+        (!st.has_nonce || meta.nonce == st.pending_nonce)) {
+      return SQLITE_OK;  // written already by another sqlite3_vtab sharing this cache
+    }
+    if (rc == SQLITE_CORRUPT_VTAB ||
+        (rc == SQLITE_OK && (meta.generation != st.generation || meta.has_nonce != st.has_nonce ||
+                             (st.has_nonce && meta.nonce != st.nonce) || meta.columns != st.schema.declaration()))) {
+      err = "alex: table " + st.name + " was dropped, created or renamed and rolled back within this transaction; "
+            "its changes cannot be committed" + (rc == SQLITE_OK ? "" : " (" + err + ")");
+      rc = SQLITE_ABORT;
+    }
+    if (rc != SQLITE_OK) {
+      set_error(v, err);
+      return rc;
+    }
     st.pending_generation = st.generation + 1;
     sqlite3_randomness(sizeof st.pending_nonce, &st.pending_nonce);
-    int rc = shadow_flush(t->db, t->db_name, st.name, st.store, st.pending_generation,
-                          st.has_nonce ? &st.pending_nonce : nullptr, &t->writer, &err);
+    rc = shadow_flush(t->db, t->db_name, st.name, st.store, st.pending_generation,
+                      st.has_nonce ? &st.pending_nonce : nullptr, &t->writer, &err);
     if (rc != SQLITE_OK) set_error(v, err);
     return rc;
   });
@@ -982,7 +1060,7 @@ int x_commit(sqlite3_vtab* v) {
     st.store.commit();
     if (st.pending_generation >= 0) {
       st.generation = st.pending_generation;
-      st.nonce = st.pending_nonce;
+      if (st.has_nonce) st.nonce = st.pending_nonce;
       st.pending_generation = -1;
       st.store.clear_dirty();
     }

@@ -57,6 +57,9 @@ int shadow_create(sqlite3* db, const std::string& schema, const std::string& tab
 int shadow_drop(sqlite3* db, const std::string& schema, const std::string& table, std::string* err);
 int shadow_rename(sqlite3* db, const std::string& schema, const std::string& from, const std::string& to,
                   std::string* err);
+// Whether the meta shadow table of `table` exists (false also when the
+// schema cannot be read).
+bool shadow_exists(sqlite3* db, const std::string& schema, const std::string& table);
 // SQLITE_CORRUPT_VTAB when the meta row is missing or malformed.
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err);
 // Loads the chunks written after generation `after` (-1: all of them) into

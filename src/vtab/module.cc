@@ -117,10 +117,12 @@ struct Registry {
     }
     return nullptr;
   }
+  // Gives `st` (registered or not) the name `name`, in the registry too.
   void rename(const std::shared_ptr<TableState>& st, const std::string& name) {
     for (auto& [key, s] : tables) {
       if (s == st) key.second = name;
     }
+    st->name = name;
   }
   void erase(const std::string& db, const std::string& name) {
     for (size_t i = 0; i < tables.size(); i++) {
@@ -295,6 +297,13 @@ int refresh(Table* t) {
 // ---------------------------------------------------------------------------
 // Creating and connecting
 
+// Whether the meta row `m` names the committed state the cache `st` is
+// based on: its generation and nonce, and its columns.
+bool based_on(const Meta& m, const TableState& st) {
+  return m.has_nonce == st.has_nonce && m.nonce == st.nonce && m.generation == st.generation &&
+         m.columns == st.schema.declaration();
+}
+
 // Whether a reconnected table's cache `st` is still based on what its
 // shadow tables hold (inside a transaction it also holds the
 // transaction's changes, which only it can write or undo). Outside one, a
@@ -307,9 +316,8 @@ bool still_current(sqlite3* db, const std::string& db_name, const std::string& n
   if (!txn && (st.broken_rc != SQLITE_OK || st.stale || !st.has_nonce)) return false;
   Meta meta;
   std::string err;
-  return shadow_read_meta(db, db_name, name, &meta, &err) == SQLITE_OK && meta.has_nonce == st.has_nonce &&
-         meta.nonce == st.nonce && meta.generation == st.generation && meta.columns == declaration &&
-         meta.chunk_rows == static_cast<int64_t>(st.store.chunk_rows());
+  return shadow_read_meta(db, db_name, name, &meta, &err) == SQLITE_OK && based_on(meta, st) &&
+         meta.columns == declaration && meta.chunk_rows == static_cast<int64_t>(st.store.chunk_rows());
 }
 
 // xCreate (create = true) and xConnect: argv[0] module, argv[1] database,
@@ -334,10 +342,7 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
     if (known && !create && still_current(db, db_name, name, schema.declaration(), **known)) {
       st = *known;  // reconnected: the cache is still this connection's
       st->have_data_version = false;  // the database may be another pager now
-      if (sqlite3_stricmp(st->name.c_str(), name.c_str()) != 0) {
-        registry->rename(st, name);  // a ROLLBACK TO undid a rename
-        st->name = name;
-      }
+      if (sqlite3_stricmp(st->name.c_str(), name.c_str()) != 0) registry->rename(st, name);  // a ROLLBACK TO undid a rename
     } else {
       Meta meta;
       std::string msg;
@@ -476,14 +481,12 @@ int x_rename(sqlite3_vtab* v, const char* new_name) {
     // and it goes back to its name from before.
     if (std::shared_ptr<TableState>* held = t->registry->find(t->db_name, new_name)) {
       if ((*held)->store.in_transaction() && sqlite3_stricmp((*held)->txn_name.c_str(), new_name) != 0) {
-        (*held)->name = (*held)->txn_name;
         t->registry->rename(*held, (*held)->txn_name);
       } else {
         t->registry->erase(t->db_name, new_name);
       }
     }
     t->registry->rename(t->state, new_name);
-    t->state->name = new_name;
     return SQLITE_OK;
   });
 }
@@ -1013,8 +1016,7 @@ int x_sync(sqlite3_vtab* v) {
     if (sqlite3_stricmp(st.name.c_str(), st.txn_name.c_str()) != 0 && !shadow_exists(t->db, t->db_name, st.name) &&
         shadow_exists(t->db, t->db_name, st.txn_name) && t->registry->find(t->db_name, st.txn_name) == nullptr) {
       t->writer.finalize();
-      st.name = st.txn_name;
-      t->registry->rename(t->state, st.name);
+      t->registry->rename(t->state, st.txn_name);
     }
     // A cache no longer registered under its name belongs to a table a
     // ROLLBACK TO removed (created after the savepoint) or that a
@@ -1034,9 +1036,7 @@ int x_sync(sqlite3_vtab* v) {
         (!st.has_nonce || meta.nonce == st.pending_nonce)) {
       return SQLITE_OK;  // written already by another sqlite3_vtab sharing this cache
     }
-    if (rc == SQLITE_CORRUPT_VTAB ||
-        (rc == SQLITE_OK && (meta.generation != st.generation || meta.has_nonce != st.has_nonce ||
-                             (st.has_nonce && meta.nonce != st.nonce) || meta.columns != st.schema.declaration()))) {
+    if (rc == SQLITE_CORRUPT_VTAB || (rc == SQLITE_OK && !based_on(meta, st))) {
       err = "alex: table " + st.name + " was dropped, created or renamed and rolled back within this transaction; "
             "its changes cannot be committed" + (rc == SQLITE_OK ? "" : " (" + err + ")");
       rc = SQLITE_ABORT;

@@ -74,13 +74,14 @@ class Reader {
     pos_ += 8;
     return true;
   }
+  // False also for a value past 64 bits (the tenth byte holds bit 63 only).
   bool varint(uint64_t* v) {
     *v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       uint8_t b;
       if (!u8(&b)) return false;
       *v |= uint64_t{b & 0x7fu} << shift;
-      if (!(b & 0x80)) return true;
+      if (!(b & 0x80)) return shift < 63 || b <= 1;
     }
     return false;
   }
@@ -745,7 +746,7 @@ Status Store::decode_keys(uint32_t chunk, std::string_view in, std::vector<std::
       if (!r.u64(&k)) return Status::Corrupt("truncated keys");
     } else {
       uint64_t z;
-      if (!r.varint(&z)) return Status::Corrupt("truncated keys");
+      if (!r.varint(&z)) return Status::Corrupt("truncated or malformed keys");
       k += unzigzag(z);
     }
     ch.keys[off] = static_cast<int64_t>(k);
@@ -786,7 +787,7 @@ Status Store::decode_column(uint32_t chunk, int col, std::string_view in) {
       case ValueType::kNull: break;
       case ValueType::kInteger:
         if (format == kBlobFormat && ct == ColumnType::kInteger) {
-          if (!r.varint(&u)) return Status::Corrupt("truncated value");
+          if (!r.varint(&u)) return Status::Corrupt("truncated or malformed value");
           u = prev += unzigzag(u);
         } else if (!r.u64(&u)) {
           return Status::Corrupt("truncated value");
@@ -798,7 +799,7 @@ Status Store::decode_column(uint32_t chunk, int col, std::string_view in) {
         v.r = std::bit_cast<double>(u);
         break;
       default:
-        if (!r.varint(&u) || u > UINT32_MAX / 2 || !r.bytes(u, &v.bytes)) return Status::Corrupt("truncated value");
+        if (!r.varint(&u) || u > UINT32_MAX / 2 || !r.bytes(u, &v.bytes)) return Status::Corrupt("truncated or malformed value");
         break;
     }
     // A dead slot's value is left over from before an erase (an erase

@@ -45,6 +45,7 @@
 #include <algorithm>
 #include <bit>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
@@ -235,7 +236,7 @@ int changing(TableState& st, F&& body) {
 // ReadSnapshot.
 int load_chunks(sqlite3* db, const std::string& schema, const std::string& name, int64_t after, const Meta& meta,
                 Store* store, std::string* err) {
-  const int rc = shadow_load(db, schema, name, after, store, err);
+  const int rc = shadow_load(db, schema, name, after, meta.generation, store, err);
   if (rc != SQLITE_OK) return rc;
   if (static_cast<int64_t>(store->size()) != meta.rows) {
     *err = "alex: shadow table " + name + "_meta counts " + std::to_string(meta.rows) + " rows, the chunks hold " +
@@ -1168,7 +1169,8 @@ std::string check_table(sqlite3* db, Registry* registry, const std::string& sche
 
   Meta meta;
   std::string err;
-  if (shadow_read_meta(db, schema, st.name, &meta, &err) != SQLITE_OK) {
+  const bool have_meta = shadow_read_meta(db, schema, st.name, &meta, &err) == SQLITE_OK;
+  if (!have_meta) {
     problems.push_back(err);
   } else {
     if (meta.rows != static_cast<int64_t>(st.store.size())) {
@@ -1186,7 +1188,8 @@ std::string check_table(sqlite3* db, Registry* registry, const std::string& sche
   std::vector<store::ColumnType> types;
   for (int c = 0; c < st.store.column_count(); c++) types.push_back(st.store.column_type(c));
   Store disk(std::move(types), std::countr_zero(st.store.chunk_rows()));
-  if (shadow_load(db, schema, st.name, -1, &disk, &err) != SQLITE_OK) {
+  const int64_t generation = have_meta ? meta.generation : std::numeric_limits<int64_t>::max();
+  if (shadow_load(db, schema, st.name, -1, generation, &disk, &err) != SQLITE_OK) {
     problems.push_back(err);
   } else {
     auto a = st.store.index().begin(), b = disk.index().begin();

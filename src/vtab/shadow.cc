@@ -115,10 +115,21 @@ int shadow_create(sqlite3* db, const std::string& schema, const std::string& tab
 }
 
 int shadow_drop(sqlite3* db, const std::string& schema, const std::string& table, std::string* err) {
-  return exec(db,
-              "DROP TABLE IF EXISTS " + shadow_name(schema, table, "meta") + ";DROP TABLE IF EXISTS " +
-                  shadow_name(schema, table, "chunks") + ";",
-              err);
+  // Tables only: a view that took a shadow table's name is not the
+  // module's, and DROP TABLE of it would fail.
+  std::string sql;
+  for (const char* suffix : {"meta", "chunks"}) {
+    SqliteString q(sqlite3_mprintf(
+        "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = '%q_%s' COLLATE NOCASE", schema.c_str(),
+        table.c_str(), suffix));
+    if (q.get() == nullptr) throw std::bad_alloc();
+    Stmt st(db, q.get());
+    if (st.rc() != SQLITE_OK) return fail(db, st.rc(), err);
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_ROW) sql += "DROP TABLE " + shadow_name(schema, table, suffix) + ";";
+    else if (rc != SQLITE_DONE) return fail(db, rc, err);
+  }
+  return exec(db, sql, err);
 }
 
 int shadow_rename(sqlite3* db, const std::string& schema, const std::string& from, const std::string& to,
@@ -152,8 +163,9 @@ bool shadow_exists(sqlite3* db, const std::string& schema, const std::string& ta
 
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err) {
   const std::string m = shadow_name(schema, table, "meta");
-  // By name: the nonce column is optional (older tables lack it).
-  Stmt st(db, "SELECT * FROM " + m + " WHERE id = 1");
+  // By name: the nonce column is optional (older tables lack it). All
+  // rows: there must be exactly one, the one with id 1.
+  Stmt st(db, "SELECT * FROM " + m);
   if (st.rc() != SQLITE_OK) return read_failure(db, st.rc(), table, "meta", err);
   int rc = sqlite3_step(st.get());
   if (rc != SQLITE_ROW) {
@@ -161,9 +173,9 @@ int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& 
     *err = "alex: shadow table " + table + "_meta: the meta row is missing";
     return SQLITE_CORRUPT_VTAB;
   }
-  enum Field { kFormat, kChunkRows, kColumns, kRows, kGeneration, kNonce, kFields };
-  static constexpr const char* kNames[kFields] = {"format", "chunk_rows", "columns", "rows", "generation", "nonce"};
-  int at[kFields] = {-1, -1, -1, -1, -1, -1};  // result column of each field
+  enum Field { kId, kFormat, kChunkRows, kColumns, kRows, kGeneration, kNonce, kFields };
+  static constexpr const char* kNames[kFields] = {"id", "format", "chunk_rows", "columns", "rows", "generation", "nonce"};
+  int at[kFields] = {-1, -1, -1, -1, -1, -1, -1};  // result column of each field
   for (int i = 0; i < sqlite3_column_count(st.get()); i++) {
     const char* name = sqlite3_column_name(st.get(), i);
     if (name == nullptr) return fail(db, SQLITE_NOMEM, err);
@@ -181,6 +193,10 @@ int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& 
       return SQLITE_CORRUPT_VTAB;
     }
   }
+  if (const int64_t id = sqlite3_column_int64(st.get(), at[kId]); id != 1) {
+    *err = "alex: shadow table " + table + "_meta: the meta row has id " + std::to_string(id) + ", not 1";
+    return SQLITE_CORRUPT_VTAB;
+  }
   meta->format = sqlite3_column_int64(st.get(), at[kFormat]);
   meta->chunk_rows = sqlite3_column_int64(st.get(), at[kChunkRows]);
   const unsigned char* cols = sqlite3_column_text(st.get(), at[kColumns]);
@@ -190,11 +206,16 @@ int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& 
   meta->generation = sqlite3_column_int64(st.get(), at[kGeneration]);
   meta->has_nonce = at[kNonce] >= 0;
   meta->nonce = meta->has_nonce ? sqlite3_column_int64(st.get(), at[kNonce]) : 0;
+  if ((rc = sqlite3_step(st.get())) != SQLITE_DONE) {
+    if (rc != SQLITE_ROW) return read_failure(db, rc, table, "meta", err);
+    *err = "alex: shadow table " + table + "_meta: more than one row";
+    return SQLITE_CORRUPT_VTAB;
+  }
   return SQLITE_OK;
 }
 
-int shadow_load(sqlite3* db, const std::string& schema, const std::string& table, int64_t after, store::Store* store,
-                std::string* err) {
+int shadow_load(sqlite3* db, const std::string& schema, const std::string& table, int64_t after, int64_t generation,
+                store::Store* store, std::string* err) {
   const std::string c = shadow_name(schema, table, "chunks");
   const int64_t per_chunk = store->column_count() + 1;
   auto corrupt = [&](int64_t chunk, const std::string& what) {
@@ -218,7 +239,7 @@ int shadow_load(sqlite3* db, const std::string& schema, const std::string& table
     if (rc != SQLITE_DONE) return read_failure(db, rc, table, "chunks", err);
     where = " WHERE (id - 1) / ?1 IN (SELECT (id - 1) / ?1 FROM " + c + " WHERE generation > ?2)";
   }
-  Stmt st(db, "SELECT id, data FROM " + c + where + " ORDER BY id");
+  Stmt st(db, "SELECT id, generation, data FROM " + c + where + " ORDER BY id");
   if (st.rc() != SQLITE_OK) return read_failure(db, st.rc(), table, "chunks", err);
   if (after >= 0) {
     sqlite3_bind_int64(st.get(), 1, per_chunk);
@@ -244,9 +265,14 @@ int shadow_load(sqlite3* db, const std::string& schema, const std::string& table
       have = 0;
     }
     if (blob != have) return corrupt(chunk, blob_name(have) + " is missing");
-    if (sqlite3_column_type(st.get(), 1) != SQLITE_BLOB) return corrupt(chunk, blob_name(blob) + " is not a blob");
-    const void* p = sqlite3_column_blob(st.get(), 1);
-    blobs[blob].assign(static_cast<const char*>(p), sqlite3_column_bytes(st.get(), 1));
+    // Every commit writes its blobs and the meta row with one generation.
+    const int64_t g = sqlite3_column_int64(st.get(), 1);
+    if (sqlite3_column_type(st.get(), 1) != SQLITE_INTEGER || g < 0 || g > generation) {
+      return corrupt(chunk, blob_name(blob) + " has a generation outside 0.." + std::to_string(generation));
+    }
+    if (sqlite3_column_type(st.get(), 2) != SQLITE_BLOB) return corrupt(chunk, blob_name(blob) + " is not a blob");
+    const void* p = sqlite3_column_blob(st.get(), 2);
+    blobs[blob].assign(static_cast<const char*>(p), sqlite3_column_bytes(st.get(), 2));
     have++;
   }
   if (rc != SQLITE_DONE) return read_failure(db, rc, table, "chunks", err);

@@ -60,13 +60,15 @@ int shadow_rename(sqlite3* db, const std::string& schema, const std::string& fro
 // Whether the meta shadow table of `table` exists (false also when the
 // schema cannot be read).
 bool shadow_exists(sqlite3* db, const std::string& schema, const std::string& table);
-// SQLITE_CORRUPT_VTAB when the meta row is missing or malformed.
+// SQLITE_CORRUPT_VTAB when the meta row is missing or malformed, or is not
+// the table's only row.
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err);
 // Loads the chunks written after generation `after` (-1: all of them) into
 // `store`, replacing those chunks' contents. SQLITE_CORRUPT_VTAB, naming
-// the shadow table and chunk, when a blob is damaged or missing.
-int shadow_load(sqlite3* db, const std::string& schema, const std::string& table, int64_t after, store::Store* store,
-                std::string* err);
+// the shadow table and chunk, when a blob is damaged or missing, or its
+// generation is not in 0..`generation` (the meta row's).
+int shadow_load(sqlite3* db, const std::string& schema, const std::string& table, int64_t after, int64_t generation,
+                store::Store* store, std::string* err);
 // Keeps one read transaction open while it lives, so that the meta row and
 // the chunks read meanwhile come from the same committed state even while
 // other connections commit: SQLite ends an autocommit read transaction only

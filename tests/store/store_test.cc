@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -591,6 +592,33 @@ TEST(StorePersistenceTest, PackedKeysRoundTrip) {
   Store again({ColumnType::kInteger}, 6);
   ASSERT_TRUE(load_all(&again, save_all(s)).ok());
   expect_same(again, ref, "saved after packing");
+}
+
+// A ten-byte varint holds bit 63 in its last byte; any higher bit is
+// damage, not a value to truncate. INT64_MIN as the key and as an INTEGER
+// value encodes as ff ff ff ff ff ff ff ff ff 01 (zigzag of 2^63 from 0).
+TEST(StorePersistenceTest, VarintBitsPastSixtyFourAreDamage) {
+  Store s(kColumns, 6);
+  const int64_t kMin = std::numeric_limits<int64_t>::min();
+  const Value row[] = {Value::Integer(kMin), Value::Null(), Value::Null(), Value::Null(), Value::Null()};
+  ASSERT_TRUE(s.insert(kMin, row).ok());
+  const auto good = save_all(s);
+  {
+    Store t(kColumns, 6);
+    ASSERT_TRUE(load_all(&t, good).ok());
+    ASSERT_EQ(t.check(), "");
+  }
+  for (int blob : {0, 1}) {  // the key blob, the INTEGER column's
+    ASSERT_EQ(good[0][blob].substr(good[0][blob].size() - 10), std::string(9, '\xff') + '\x01');
+    for (char last : {'\x03', '\x7f', '\x41'}) {
+      auto bad = good;
+      bad[0][blob].back() = last;
+      Store t(kColumns, 6);
+      const Status st = load_all(&t, bad);
+      EXPECT_EQ(st.code(), Status::Code::kCorrupt) << "blob " << blob << " last byte " << int{last};
+      EXPECT_NE(st.message().find("malformed"), std::string::npos) << st.message();
+    }
+  }
 }
 
 TEST(StorePersistenceTest, DamagedBlobsAreRejectedNeverCrash) {

@@ -85,6 +85,8 @@ struct TableState {
   bool has_nonce = true;        // false for tables of builds without it
   int64_t nonce = 0;            // of the committed state `store` holds
   int64_t pending_nonce = 0;    // written by xSync with pending_generation
+  uint64_t synced_version = 0;  // store.version() when xSync wrote it
+  bool created_in_txn = false;  // by a CREATE in the open transaction
   bool have_data_version = false;
   unsigned data_version = 0;    // SQLITE_FCNTL_DATA_VERSION when last known fresh
   int broken_rc = SQLITE_OK;    // damaged shadow data: every use fails with
@@ -434,8 +436,19 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
   });
 }
 
+// SQLite makes a created table part of the open transaction without
+// calling xBegin (and never calls it for that table in this transaction):
+// the store's transaction starts here, so that statement rollback,
+// savepoints and ROLLBACK undo what the transaction writes to it.
 int x_create(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out, char** err) {
-  return open_table(db, aux, argc, argv, out, err, true);
+  const int rc = open_table(db, aux, argc, argv, out, err, true);
+  if (rc == SQLITE_OK) {
+    TableState& st = *table_of(*out)->state;
+    st.store.begin();
+    st.txn_name = st.name;
+    st.created_in_txn = true;
+  }
+  return rc;
 }
 
 int x_connect(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite3_vtab** out, char** err) {
@@ -454,8 +467,10 @@ int x_destroy(sqlite3_vtab* v) {
   // DROP TABLE of a table this transaction wrote: its changes live in the
   // cache until the commit, and a ROLLBACK TO that undid the DROP would
   // leave them in a cache SQLite no longer commits. Refused (SQLite shows
-  // no message of xDestroy's: the DROP fails with SQLITE_ERROR).
-  if (t->state->store.in_transaction()) return SQLITE_ERROR;
+  // no message of xDestroy's: the DROP fails with SQLITE_ERROR). A table
+  // created in the transaction is in it from the start, written or not.
+  const TableState& st = *t->state;
+  if (st.store.in_transaction() && !(st.created_in_txn && !st.store.any_dirty())) return SQLITE_ERROR;
   t->writer.finalize();
   std::string err;
   int rc = guarded([&] { return shadow_drop(t->db, t->db_name, t->state->name, &err); });
@@ -1010,7 +1025,7 @@ int x_sync(sqlite3_vtab* v) {
     Table* t = table_of(v);
     TableState& st = *t->state;
     if (st.stale) return stale_error(v, st);
-    if (st.store.dirty_chunks().empty()) return SQLITE_OK;
+    if (!st.store.any_dirty()) return SQLITE_OK;
     // A rename in this transaction that a ROLLBACK TO undid, and nothing
     // has reconnected the table since: the shadow tables have their old
     // names again.
@@ -1026,6 +1041,12 @@ int x_sync(sqlite3_vtab* v) {
     // (x_destroy), and a rename undone finds its cache again (open_table).
     std::shared_ptr<TableState>* registered = t->registry->find(t->db_name, st.name);
     if (registered == nullptr || registered->get() != &st) return SQLITE_OK;
+    // Created in this transaction, and a ROLLBACK TO undid the CREATE: its
+    // rows went with it.
+    if (st.created_in_txn && !shadow_exists(t->db, t->db_name, st.name)) {
+      t->registry->erase(t->db_name, st.name);
+      return SQLITE_OK;
+    }
     std::string err;
     // The shadow tables must still hold the state this cache is based on:
     // a DROP, CREATE or RENAME of the table undone by ROLLBACK TO leaves
@@ -1035,28 +1056,35 @@ int x_sync(sqlite3_vtab* v) {
     int rc = shadow_read_meta(t->db, t->db_name, st.name, &meta, &err);
     if (rc == SQLITE_OK && st.pending_generation >= 0 && meta.generation == st.pending_generation &&
         (!st.has_nonce || meta.nonce == st.pending_nonce)) {
-      return SQLITE_OK;  // written already by another sqlite3_vtab sharing this cache
+      // Written already: by another sqlite3_vtab sharing this cache, or by
+      // a COMMIT that failed afterwards with SQLITE_BUSY, which leaves the
+      // transaction open. If it changed the table since, write again (the
+      // same generation: it is still the one this transaction commits).
+      if (st.store.version() == st.synced_version) return SQLITE_OK;
+    } else {
+      if (rc == SQLITE_CORRUPT_VTAB || (rc == SQLITE_OK && !based_on(meta, st))) {
+        err = "alex: table " + st.name + " was dropped, created or renamed and rolled back within this transaction; "
+              "its changes cannot be committed" + (rc == SQLITE_OK ? "" : " (" + err + ")");
+        rc = SQLITE_ABORT;
+      }
+      if (rc != SQLITE_OK) {
+        set_error(v, err);
+        return rc;
+      }
+      st.pending_generation = st.generation + 1;
+      sqlite3_randomness(sizeof st.pending_nonce, &st.pending_nonce);
     }
-    if (rc == SQLITE_CORRUPT_VTAB || (rc == SQLITE_OK && !based_on(meta, st))) {
-      err = "alex: table " + st.name + " was dropped, created or renamed and rolled back within this transaction; "
-            "its changes cannot be committed" + (rc == SQLITE_OK ? "" : " (" + err + ")");
-      rc = SQLITE_ABORT;
-    }
-    if (rc != SQLITE_OK) {
-      set_error(v, err);
-      return rc;
-    }
-    st.pending_generation = st.generation + 1;
-    sqlite3_randomness(sizeof st.pending_nonce, &st.pending_nonce);
     rc = shadow_flush(t->db, t->db_name, st.name, st.store, st.pending_generation,
                       st.has_nonce ? &st.pending_nonce : nullptr, &t->writer, &err);
     if (rc != SQLITE_OK) set_error(v, err);
+    else st.synced_version = st.store.version();
     return rc;
   });
 }
 
 int x_commit(sqlite3_vtab* v) {
   TableState& st = *table_of(v)->state;
+  st.created_in_txn = false;
   changing(st, [&] {
     st.store.commit();
     if (st.pending_generation >= 0) {
@@ -1073,6 +1101,7 @@ int x_commit(sqlite3_vtab* v) {
 int x_rollback(sqlite3_vtab* v) {
   TableState& st = *table_of(v)->state;
   st.pending_generation = -1;
+  st.created_in_txn = false;
   if (!st.stale) {
     changing(st, [&] {
       st.store.rollback();  // chunks stay marked dirty: rewriting them is harmless

@@ -1122,6 +1122,88 @@ TEST(DurabilityTest, DropOfATableWrittenInTheTransactionFails) {
   remove_db(path);
 }
 
+// A COMMIT that fails with SQLITE_BUSY (another connection holds a read
+// lock) leaves the transaction open. Its first attempt had written the
+// shadow tables; the retry took that for done and lost what the
+// transaction changed in between.
+TEST(DurabilityTest, CommitRetriedAfterBusyWritesLaterChanges) {
+  for (bool more : {false, true}) {
+    SCOPED_TRACE(more ? "changes after the failed COMMIT" : "no changes after the failed COMMIT");
+    const std::string path =
+        fresh_db("busy_commit", std::string(kTwoColumns) + "; CREATE TABLE nat(k INTEGER PRIMARY KEY, s TEXT) STRICT");
+    {
+      Db a(path), b(path);
+      ASSERT_TRUE(a.run("BEGIN; INSERT INTO t VALUES(1, 'one'); INSERT INTO nat VALUES(1, 'one')").ok());
+      ASSERT_TRUE(b.run("BEGIN; SELECT count(*) FROM t").ok());  // a shared lock
+      const Result busy = a.run("COMMIT");
+      ASSERT_EQ(busy.rc, SQLITE_BUSY) << busy.str();
+      ASSERT_FALSE(sqlite3_get_autocommit(a.handle()));
+      if (more) {
+        for (const std::string table : {"t", "nat"}) {
+          ASSERT_TRUE(a.run("INSERT INTO " + table + " VALUES(2, 'two'); UPDATE " + table + " SET s = 'uno' WHERE k = 1")
+                          .ok());
+        }
+      }
+      ASSERT_TRUE(b.run("COMMIT").ok());
+      const Result commit = a.run("COMMIT");
+      ASSERT_TRUE(commit.ok()) << commit.str();
+      EXPECT_EQ(one(a, "SELECT alex_check('t')"), "text:'ok'");
+    }
+    Db db(path);
+    EXPECT_EQ(one(db, "SELECT * FROM t"), more ? "int:1|text:'uno'\nint:2|text:'two'" : "int:1|text:'one'");
+    EXPECT_EQ(one(db, "SELECT * FROM t"), one(db, "SELECT * FROM nat"));
+    EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+    remove_db(path);
+  }
+}
+
+// A table created inside a transaction: SQLite makes it part of the
+// transaction without calling xBegin. Statement rollback and ROLLBACK TO
+// used to undo nothing in it, and a ROLLBACK TO that undid the CREATE
+// made the COMMIT fail (and lose the whole transaction). Each script runs
+// statement by statement on alex and native tables; the outcomes, and the
+// file afterwards, must match.
+TEST(DurabilityTest, TableCreatedInTheTransaction) {
+  const std::vector<std::vector<std::string>> scripts = {
+      {"BEGIN", "CREATE u", "INSERT INTO u VALUES(1, 'a')", "INSERT INTO u VALUES(3, 'c'), (1, 'dup')", "SAVEPOINT a",
+       "INSERT INTO u VALUES(2, 'b')", "ROLLBACK TO a", "INSERT INTO u VALUES(4, 'd')", "COMMIT"},
+      {"BEGIN", "INSERT INTO n VALUES('kept')", "SAVEPOINT a", "CREATE u", "INSERT INTO u VALUES(1, 'a')",
+       "ROLLBACK TO a", "COMMIT"},
+      {"BEGIN", "SAVEPOINT a", "CREATE u", "INSERT INTO u VALUES(1, 'a')", "ROLLBACK TO a", "CREATE u",
+       "INSERT INTO u VALUES(5, 'e')", "COMMIT"},
+      {"BEGIN", "CREATE u", "INSERT INTO u VALUES(1, 'a')", "SAVEPOINT b", "UPDATE u SET k = 7", "ROLLBACK TO b",
+       "INSERT INTO u VALUES(2, 'b')", "RELEASE b", "COMMIT"},
+      {"BEGIN", "CREATE u", "INSERT INTO u VALUES(1, 'a')", "ROLLBACK"},
+      {"BEGIN", "CREATE u", "DROP TABLE u", "COMMIT"},
+      {"BEGIN", "CREATE u", "SELECT count(*) FROM u", "DROP TABLE u", "CREATE u", "INSERT INTO u VALUES(6, 'f')",
+       "COMMIT"},
+  };
+  for (const std::vector<std::string>& script : scripts) {
+    std::string out[2];
+    for (int native = 0; native < 2; native++) {
+      const std::string path = fresh_db("create_in_txn", "CREATE TABLE n(x)");
+      {
+        Db db(path);
+        for (const std::string& sql : script) {
+          const Result r = db.run(sql != "CREATE u" ? sql
+                                  : native          ? "CREATE TABLE u(k INTEGER PRIMARY KEY, s TEXT) STRICT"
+                                                    : "CREATE VIRTUAL TABLE u USING alex(k INTEGER PRIMARY KEY, s TEXT)");
+          out[native] += sql + " -> " + r.str() + "\n";
+        }
+        if (!native && one(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'u'") == "int:1") {
+          EXPECT_EQ(one(db, "SELECT alex_check('u')"), "text:'ok'") << script[1];
+        }
+      }
+      Db db(path);
+      out[native] += "n: " + one(db, "SELECT * FROM n") + "; u: " +
+                     (one(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'u'") == "int:1" ? one(db, "SELECT * FROM u")
+                                                                                             : "none");
+      remove_db(path);
+    }
+    EXPECT_EQ(out[0], out[1]);
+  }
+}
+
 // The difference the test above shows (README): a native table drops.
 TEST(DurabilityTest, DISABLED_DropOfATableWrittenInTheTransaction) {
   auto run = [](const std::string& create) {

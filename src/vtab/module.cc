@@ -103,9 +103,12 @@ struct TableState {
 struct Registry {
   std::vector<std::pair<std::pair<std::string, std::string>, std::shared_ptr<TableState>>> tables;
 
+  // Schema and table names are case-insensitive (ASCII), as in SQL.
+  static bool same(const std::string& a, const std::string& b) { return sqlite3_stricmp(a.c_str(), b.c_str()) == 0; }
+
   std::shared_ptr<TableState>* find(const std::string& db, const std::string& name) {
     for (auto& [key, st] : tables) {
-      if (key.first == db && sqlite3_stricmp(key.second.c_str(), name.c_str()) == 0) return &st;
+      if (same(key.first, db) && same(key.second, name)) return &st;
     }
     return nullptr;
   }
@@ -114,7 +117,7 @@ struct Registry {
   // name, and its uncommitted changes are in that state).
   std::shared_ptr<TableState>* renamed_in_transaction(const std::string& db, const std::string& name) {
     for (auto& [key, st] : tables) {
-      if (key.first == db && st->store.in_transaction() && sqlite3_stricmp(st->txn_name.c_str(), name.c_str()) == 0) {
+      if (same(key.first, db) && st->store.in_transaction() && same(st->txn_name, name)) {
         return &st;
       }
     }
@@ -129,7 +132,7 @@ struct Registry {
   }
   void erase(const std::string& db, const std::string& name) {
     for (size_t i = 0; i < tables.size(); i++) {
-      if (tables[i].first.first == db && sqlite3_stricmp(tables[i].first.second.c_str(), name.c_str()) == 0) {
+      if (same(tables[i].first.first, db) && same(tables[i].first.second, name)) {
         tables.erase(tables.begin() + static_cast<ptrdiff_t>(i));
         return;
       }
@@ -1018,6 +1021,16 @@ int x_begin(sqlite3_vtab* v) {
   });
 }
 
+// Whether PRAGMA query_only is on; runs a pragma statement.
+bool query_only(sqlite3* db) {
+  sqlite3_stmt* st = nullptr;
+  const bool on = sqlite3_prepare_v2(db, "PRAGMA query_only", -1, &st, nullptr) == SQLITE_OK &&
+                  sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+  sqlite3_finalize(st);
+  return on;
+}
+int exec_pragma(sqlite3* db, const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr); }
+
 // Phase one of the commit: the dirty chunks and the next generation go to
 // the shadow tables, inside SQLite's transaction.
 int x_sync(sqlite3_vtab* v) {
@@ -1074,8 +1087,25 @@ int x_sync(sqlite3_vtab* v) {
       st.pending_generation = st.generation + 1;
       sqlite3_randomness(sizeof st.pending_nonce, &st.pending_nonce);
     }
-    rc = shadow_flush(t->db, t->db_name, st.name, st.store, st.pending_generation,
-                      st.has_nonce ? &st.pending_nonce : nullptr, &t->writer, &err);
+    auto flush = [&] {
+      return shadow_flush(t->db, t->db_name, st.name, st.store, st.pending_generation,
+                          st.has_nonce ? &st.pending_nonce : nullptr, &t->writer, &err);
+    };
+    rc = flush();
+    if (rc == SQLITE_READONLY && query_only(t->db)) {
+      // PRAGMA query_only turned on after the transaction wrote: a native
+      // table's changes are in its pages already and commit; these are
+      // written now. The first write failed before changing anything.
+      if ((rc = exec_pragma(t->db, "PRAGMA query_only = 0")) == SQLITE_OK) {
+        rc = flush();
+        if (int on = exec_pragma(t->db, "PRAGMA query_only = 1"); on != SQLITE_OK && rc == SQLITE_OK) {
+          rc = on;
+          err = sqlite3_errmsg(t->db);
+        }
+      } else {
+        err = sqlite3_errmsg(t->db);
+      }
+    }
     if (rc != SQLITE_OK) set_error(v, err);
     else st.synced_version = st.store.version();
     return rc;

@@ -305,7 +305,17 @@ int shadow_flush(sqlite3* db, const std::string& schema, const std::string& tabl
       store.encode(chunk, b - 1, &blob);
       sqlite3_bind_int64(writer->put, 1, int64_t{chunk} * per_chunk + b + 1);
       sqlite3_bind_int64(writer->put, 2, generation);
-      sqlite3_bind_blob64(writer->put, 3, blob.data(), blob.size(), SQLITE_STATIC);
+      rc = sqlite3_bind_blob64(writer->put, 3, blob.data(), blob.size(), SQLITE_STATIC);
+      if (rc == SQLITE_TOOBIG) {  // all of a chunk's values of a column share one blob
+        *err = "alex: table " + table + ": chunk " + std::to_string(chunk) + ": " + blob_name(b) + " takes " +
+               std::to_string(blob.size()) + " bytes, more than this connection's length limit (" +
+               std::to_string(sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1)) + ")";
+        break;
+      }
+      if (rc != SQLITE_OK) {
+        fail(db, rc, err);
+        break;
+      }
       rc = sqlite3_step(writer->put);
       rc = rc == SQLITE_DONE ? SQLITE_OK : fail(db, rc, err);
       sqlite3_reset(writer->put);

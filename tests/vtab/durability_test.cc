@@ -1157,6 +1157,30 @@ TEST(DurabilityTest, CommitRetriedAfterBusyWritesLaterChanges) {
   }
 }
 
+// PRAGMA query_only turned on inside a transaction that wrote: a native
+// table commits (its changes are in its pages already). The COMMIT failed
+// with SQLITE_READONLY and lost the transaction; the pragma stays on.
+TEST(DurabilityTest, QueryOnlyTurnedOnBeforeTheCommit) {
+  const std::string path =
+      fresh_db("query_only", std::string(kTwoColumns) + "; CREATE TABLE nat(k INTEGER PRIMARY KEY, s TEXT) STRICT");
+  {
+    Db db(path);
+    ASSERT_TRUE(db.run("BEGIN; INSERT INTO t VALUES(1, 'one'); INSERT INTO nat VALUES(1, 'one')").ok());
+    ASSERT_TRUE(db.run("PRAGMA query_only = 1").ok());
+    const Result commit = db.run("COMMIT");
+    ASSERT_TRUE(commit.ok()) << commit.str();
+    EXPECT_EQ(one(db, "PRAGMA query_only"), "int:1");
+    for (const std::string table : {"t", "nat"}) {
+      EXPECT_EQ(db.run("INSERT INTO " + table + " VALUES(2, 'two')").rc, SQLITE_READONLY) << table;
+    }
+  }
+  Db db(path);
+  EXPECT_EQ(one(db, "SELECT * FROM t"), "int:1|text:'one'");
+  EXPECT_EQ(one(db, "SELECT * FROM t"), one(db, "SELECT * FROM nat"));
+  EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+  remove_db(path);
+}
+
 // A table created inside a transaction: SQLite makes it part of the
 // transaction without calling xBegin. Statement rollback and ROLLBACK TO
 // used to undo nothing in it, and a ROLLBACK TO that undid the CREATE
@@ -1371,6 +1395,15 @@ TEST(DurabilityTest, LengthLimitIsNotDamage) {
   sqlite3_limit(db.handle(), SQLITE_LIMIT_LENGTH, 1000);
   Result r = db.run("SELECT count(*) FROM t");
   EXPECT_EQ(r.rc, SQLITE_TOOBIG) << r.str();
+  sqlite3_limit(db.handle(), SQLITE_LIMIT_LENGTH, 1000000000);
+  EXPECT_EQ(one(db, "SELECT count(*) FROM t"), rows);
+  EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+  // A commit whose chunk blob is past the limit fails with it and says so
+  // (it used to insert a NULL blob: "NOT NULL constraint failed").
+  sqlite3_limit(db.handle(), SQLITE_LIMIT_LENGTH, 1000);
+  r = db.run("INSERT INTO t(k, v, r, n) VALUES(-1, 'x', 1.5, 1)");
+  EXPECT_EQ(r.rc, SQLITE_TOOBIG) << r.str();
+  EXPECT_NE(r.error.find("length limit (1000)"), std::string::npos) << r.str();
   sqlite3_limit(db.handle(), SQLITE_LIMIT_LENGTH, 1000000000);
   EXPECT_EQ(one(db, "SELECT count(*) FROM t"), rows);
   EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");

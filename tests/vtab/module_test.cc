@@ -296,6 +296,7 @@ TEST(ModuleTest, AlexCheckReportsOkAndDamage) {
                     .ok());
     EXPECT_EQ(db.str("SELECT alex_check('t')"), "text:'ok'");
     EXPECT_EQ(db.str("SELECT alex_check('t', 'main')"), "text:'ok'");
+    EXPECT_EQ(db.str("SELECT alex_check('T', 'MAIN')"), "text:'ok'");  // names are case-insensitive
     EXPECT_EQ(db.str("SELECT alex_check('nope')"), "text:'no alex table main.nope: no such table: main.nope'");
     // Garble one blob behind the module's back.
     ASSERT_TRUE(db.run("UPDATE t_chunks SET data = substr(data, 1, 20) WHERE id = 2").ok());

@@ -70,8 +70,9 @@ class Db {
  public:
   // Opens `path` (default: a private in-memory database) and registers the
   // alex module on it, as an application linking libalex.a would.
-  explicit Db(const std::string& path = ":memory:") {
-    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) return;
+  explicit Db(const std::string& path = ":memory:",
+              int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI) {
+    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) return;
     char* err = nullptr;
     if (sqlite3_alex_init(db_, &err, nullptr) != SQLITE_OK) {
       std::fprintf(stderr, "sqlite3_alex_init: %s\n", err ? err : "?");

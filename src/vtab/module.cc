@@ -995,6 +995,15 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
 
 int x_update(sqlite3_vtab* v, int argc, sqlite3_value** argv, sqlite3_int64* out_rowid) {
   Table* t = table_of(v);
+  // Outside the store's transaction: a ROLLBACK ran (from a function the
+  // statement called) after this statement began. SQLite aborts such a
+  // statement on a native table when it next touches the table's tripped
+  // cursors; a change here would be logged nowhere and reach the file with
+  // a later commit.
+  if (!t->state->store.in_transaction()) {
+    set_error(v, "abort due to ROLLBACK");
+    return SQLITE_ABORT_ROLLBACK;
+  }
   int rc = t->state->stale ? stale_error(v, *t->state)
                            : changing(*t->state, [&] { return update_row(t, argc, argv, out_rowid); });
   free_temps(t);

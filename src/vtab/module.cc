@@ -310,6 +310,14 @@ bool based_on(const Meta& m, const TableState& st) {
          m.columns == st.schema.declaration();
 }
 
+// Whether the meta row `m` is the one this transaction's xSync wrote for
+// the cache `st` (its COMMIT then failed, with SQLITE_BUSY, and the
+// transaction goes on).
+bool synced_by(const Meta& m, const TableState& st) {
+  return st.pending_generation >= 0 && m.generation == st.pending_generation && m.has_nonce == st.has_nonce &&
+         (!st.has_nonce || m.nonce == st.pending_nonce) && m.columns == st.schema.declaration();
+}
+
 // Whether a reconnected table's cache `st` is still based on what its
 // shadow tables hold (inside a transaction it also holds the
 // transaction's changes, which only it can write or undo). Outside one, a
@@ -322,8 +330,8 @@ bool still_current(sqlite3* db, const std::string& db_name, const std::string& n
   if (!txn && (st.broken_rc != SQLITE_OK || st.stale || !st.has_nonce)) return false;
   Meta meta;
   std::string err;
-  return shadow_read_meta(db, db_name, name, &meta, &err) == SQLITE_OK && based_on(meta, st) &&
-         meta.columns == declaration && meta.chunk_rows == static_cast<int64_t>(st.store.chunk_rows());
+  return shadow_read_meta(db, db_name, name, &meta, &err) == SQLITE_OK &&
+         (based_on(meta, st) || (txn && synced_by(meta, st))) && meta.columns == declaration && meta.chunk_rows == static_cast<int64_t>(st.store.chunk_rows());
 }
 
 // xCreate (create = true) and xConnect: argv[0] module, argv[1] database,
@@ -426,8 +434,12 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
           st->broken = msg;
         }
       }
-      if (known) *known = st;
-      else registry->tables.push_back({{db_name, name}, st});
+      if (known) {
+        *known = st;
+        registry->rename(st, name);  // found under the name a rename gave it
+      } else {
+        registry->tables.push_back({{db_name, name}, st});
+      }
     }
     auto* t = new Table();
     t->db = db;
@@ -1065,7 +1077,7 @@ int x_sync(sqlite3_vtab* v) {
     if (registered == nullptr || registered->get() != &st) return SQLITE_OK;
     // Created in this transaction, and a ROLLBACK TO undid the CREATE: its
     // rows went with it.
-    if (st.created_in_txn && !shadow_exists(t->db, t->db_name, st.name)) {
+    if (st.created_in_txn && !virtual_table_exists(t->db, t->db_name, st.name)) {
       t->registry->erase(t->db_name, st.name);
       return SQLITE_OK;
     }
@@ -1076,8 +1088,7 @@ int x_sync(sqlite3_vtab* v) {
     // Writing then would overwrite another table's rows; fail the commit.
     Meta meta;
     int rc = shadow_read_meta(t->db, t->db_name, st.name, &meta, &err);
-    if (rc == SQLITE_OK && st.pending_generation >= 0 && meta.generation == st.pending_generation &&
-        (!st.has_nonce || meta.nonce == st.pending_nonce)) {
+    if (rc == SQLITE_OK && synced_by(meta, st)) {
       // Written already: by another sqlite3_vtab sharing this cache, or by
       // a COMMIT that failed afterwards with SQLITE_BUSY, which leaves the
       // transaction open. If it changed the table since, write again (the

@@ -161,6 +161,15 @@ bool shadow_exists(sqlite3* db, const std::string& schema, const std::string& ta
   return st.rc() == SQLITE_OK && sqlite3_step(st.get()) == SQLITE_ROW;
 }
 
+bool virtual_table_exists(sqlite3* db, const std::string& schema, const std::string& table) {
+  SqliteString q(sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = '%q' COLLATE NOCASE "
+                                 "AND sql LIKE 'CREATE VIRTUAL TABLE%%'",
+                                 schema.c_str(), table.c_str()));
+  if (q.get() == nullptr) throw std::bad_alloc();
+  Stmt st(db, q.get());
+  return st.rc() == SQLITE_OK && sqlite3_step(st.get()) == SQLITE_ROW;
+}
+
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err) {
   const std::string m = shadow_name(schema, table, "meta");
   // By name: the nonce column is optional (older tables lack it). All

@@ -60,6 +60,9 @@ int shadow_rename(sqlite3* db, const std::string& schema, const std::string& fro
 // Whether the meta shadow table of `table` exists (false also when the
 // schema cannot be read).
 bool shadow_exists(sqlite3* db, const std::string& schema, const std::string& table);
+// Whether `table` is a virtual table of the schema (false also when the
+// schema cannot be read).
+bool virtual_table_exists(sqlite3* db, const std::string& schema, const std::string& table);
 // SQLITE_CORRUPT_VTAB when the meta row is missing or malformed, or is not
 // the table's only row.
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err);

@@ -127,6 +127,9 @@ class Store {
   void release(int n);
   void rollback_to(int n);
   bool in_transaction() const { return in_txn_; }
+  // Whether the rows differ from those at begin(): a change is logged and
+  // not undone.
+  bool changed_in_transaction() const { return in_txn_ && !undo_.empty(); }
 
   // Increases with every change (undo included). A cursor that remembers it
   // knows whether its tree iterator is still valid.

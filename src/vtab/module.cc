@@ -501,6 +501,14 @@ int x_destroy(sqlite3_vtab* v) {
 int x_rename(sqlite3_vtab* v, const char* new_name) {
   return guarded([&]() -> int {
     Table* t = table_of(v);
+    // A rename of a table with uncommitted changes, undone by ROLLBACK TO,
+    // would leave them in a cache under names the shadow tables no longer
+    // have (or have again). Refused, as DROP is; a rename undone before any
+    // change is undone with every later change, so nothing is left to write.
+    if (t->state->store.changed_in_transaction()) {
+      set_error(v, "alex: table " + t->state->name + " has uncommitted changes; commit them before renaming it");
+      return SQLITE_ERROR;
+    }
     t->writer.finalize();
     std::string err;
     if (int rc = shadow_rename(t->db, t->db_name, t->state->name, new_name, &err); rc != SQLITE_OK) {
@@ -1059,7 +1067,10 @@ int x_sync(sqlite3_vtab* v) {
     Table* t = table_of(v);
     TableState& st = *t->state;
     if (st.stale) return stale_error(v, st);
-    if (!st.store.any_dirty()) return SQLITE_OK;
+    // Nothing to write: no chunk changed, or every change of this
+    // transaction was undone (a ROLLBACK TO may also have undone a rename
+    // or a CREATE of the table, and the shadow tables have other names).
+    if (!st.store.any_dirty() || !st.store.changed_in_transaction()) return SQLITE_OK;
     // A rename in this transaction that a ROLLBACK TO undid, and nothing
     // has reconnected the table since: the shadow tables have their old
     // names again.

@@ -1067,39 +1067,81 @@ TEST(DurabilityTest, RollbackToAfterSchemaChangeKeepsTheUndoLog) {
   remove_db(path);
 }
 
-// A table renamed after the transaction wrote it, the rename undone by
-// ROLLBACK TO: SQLite reconnects it by its old name, and its cache (with
-// the transaction's earlier changes) must be found under that name, also
-// when another table takes the new name meanwhile, or when nothing
-// reconnects it before the COMMIT. The changes were lost, or written into
-// the other table's shadow tables, or the COMMIT failed.
-TEST(DurabilityTest, RenameUndoneByRollbackToKeepsEarlierChanges) {
+// RENAME inside a transaction, compared with a native table: a rename
+// before the transaction's first change, undone by ROLLBACK TO with the
+// changes made since, or kept and committed; a rename whose new name
+// another table then takes. (A rename after a change fails: below.) The
+// undone rename's changes were written into the other table's shadow
+// tables, or the COMMIT failed.
+TEST(DurabilityTest, RenameInATransactionMatchesNative) {
   const std::string create_u0 = "CREATE VIRTUAL TABLE u0 USING alex(k INTEGER PRIMARY KEY, s TEXT)";
-  for (const char* after : {"", "SELECT count(*) FROM t;", "ALTER TABLE u0 RENAME TO u; INSERT INTO u VALUES(501, 'u');"}) {
-    SCOPED_TRACE(after);
+  for (const char* script : {
+           "BEGIN; SAVEPOINT a; ALTER TABLE t RENAME TO u; INSERT INTO u VALUES(2, 'w2'); DELETE FROM u WHERE k = 10;"
+           "ROLLBACK TO a; COMMIT",
+           "BEGIN; SAVEPOINT a; ALTER TABLE t RENAME TO u; INSERT INTO u VALUES(2, 'w2'); ROLLBACK TO a;"
+           "ALTER TABLE u0 RENAME TO u; INSERT INTO u VALUES(501, 'u'); INSERT INTO t VALUES(3, 'w3'); COMMIT",
+           "BEGIN; ALTER TABLE t RENAME TO u; INSERT INTO u VALUES(2, 'w2'); SAVEPOINT a; DELETE FROM u WHERE k = 10;"
+           "ROLLBACK TO a; COMMIT",
+       }) {
+    SCOPED_TRACE(script);
     std::string out[2];
     for (int native = 0; native < 2; native++) {
       const std::string path = fresh_db(
-          "rename_undone", native ? "CREATE TABLE t(k INTEGER PRIMARY KEY, s TEXT) STRICT;"
+          "rename_in_txn", native ? "CREATE TABLE t(k INTEGER PRIMARY KEY, s TEXT) STRICT;"
                                     "CREATE TABLE u0(k INTEGER PRIMARY KEY, s TEXT) STRICT;"
                                   : std::string(kTwoColumns) + ";" + create_u0 + ";");
       {
         Db db(path);
-        Result r = db.run(std::string("INSERT INTO t VALUES(10, 'orig'); INSERT INTO u0 VALUES(500, 'u0');"
-                                      "BEGIN; INSERT INTO t VALUES(1, 'w1'); SAVEPOINT a; ALTER TABLE t RENAME TO u;"
-                                      "INSERT INTO u VALUES(2, 'w2'); ROLLBACK TO a;") +
-                          after + "COMMIT");
+        Result r = db.run(std::string("INSERT INTO t VALUES(10, 'orig'); INSERT INTO u0 VALUES(500, 'u0');") + script);
         EXPECT_TRUE(r.ok()) << r.str();
       }
       Db db(path);
-      const std::string u = one(db, "SELECT name FROM sqlite_schema WHERE name IN ('u', 'u0')");
-      out[native] = one(db, "SELECT * FROM t") + " / " + one(db, "SELECT * FROM " + u.substr(6, u.size() - 7));
-      if (!native) {
-        EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
+      for (const char* table : {"t", "u", "u0"}) {
+        if (one(db, std::string("SELECT count(*) FROM sqlite_schema WHERE name = '") + table + "'") != "int:1") continue;
+        out[native] += std::string(table) + ": " + one(db, std::string("SELECT * FROM ") + table) + "\n";
+        if (!native) {
+          EXPECT_EQ(one(db, std::string("SELECT alex_check('") + table + "')"), "text:'ok'") << table;
+        }
       }
       remove_db(path);
     }
     EXPECT_EQ(out[0], out[1]);
+  }
+}
+
+// RENAME of a table with uncommitted changes fails (the README's
+// difference), and loses nothing: a ROLLBACK TO that undid the rename
+// would leave the changes in a cache under names the shadow tables no
+// longer have.
+TEST(DurabilityTest, RenameOfAChangedTableFails) {
+  const std::string path = fresh_db("rename_changed", std::string(kTwoColumns) + "; INSERT INTO t VALUES(10, 'orig')");
+  {
+    Db db(path);
+    ASSERT_TRUE(db.run("BEGIN; INSERT INTO t VALUES(1, 'w1'); SAVEPOINT a").ok());
+    const Result r = db.run("ALTER TABLE t RENAME TO u");
+    EXPECT_EQ(r.rc, SQLITE_ERROR);
+    EXPECT_NE(r.error.find("uncommitted changes"), std::string::npos) << r.str();
+    ASSERT_TRUE(db.run("ROLLBACK TO a; COMMIT").ok());
+    // Written and undone: nothing left to lose, the rename works.
+    ASSERT_TRUE(db.run("BEGIN; SAVEPOINT b; INSERT INTO t VALUES(2, 'w2'); ROLLBACK TO b; ALTER TABLE t RENAME TO u;"
+                       "INSERT INTO u VALUES(3, 'w3'); COMMIT")
+                    .ok());
+  }
+  Db db(path);
+  EXPECT_EQ(one(db, "SELECT * FROM u"), "int:1|text:'w1'\nint:3|text:'w3'\nint:10|text:'orig'");
+  EXPECT_EQ(one(db, "SELECT alex_check('u')"), "text:'ok'");
+  remove_db(path);
+}
+
+// The difference the test above shows (README): a native table renames.
+TEST(DurabilityTest, DISABLED_RenameOfAChangedTable) {
+  Db db;
+  ASSERT_TRUE(db.run(std::string(kTwoColumns) + "; CREATE TABLE nat(k INTEGER PRIMARY KEY, s TEXT) STRICT").ok());
+  for (const std::string table : {"nat", "t"}) {
+    const Result r = db.run("BEGIN; INSERT INTO " + table + " VALUES(1, 'a'); ALTER TABLE " + table + " RENAME TO " +
+                            table + "2; COMMIT");
+    EXPECT_TRUE(r.ok()) << table << ": " << r.str();
+    db.run("ROLLBACK");
   }
 }
 
@@ -1140,7 +1182,6 @@ TEST(DurabilityTest, CommitRetriedAfterBusyWritesLaterChanges) {
       {write, changed},
       {write + "SAVEPOINT x; CREATE TABLE z(q); ROLLBACK TO x; SELECT count(*) FROM t;", changed},
       {"SAVEPOINT x; CREATE TABLE z(q); ROLLBACK TO x; SELECT count(*) FROM t;" + write, changed},
-      {"SAVEPOINT x; ALTER TABLE t RENAME TO u; ROLLBACK TO x;" + write, changed},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.between);

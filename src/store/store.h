@@ -140,12 +140,6 @@ class Store {
   // column c). An erase dirties only the keys: the values of a dead slot
   // are ignored when a chunk is loaded.
   std::vector<uint32_t> dirty_chunks() const;
-  bool any_dirty() const {
-    for (uint32_t i : dirty_) {
-      if (chunks_[i].any_dirty) return true;
-    }
-    return false;
-  }
   bool blob_dirty(uint32_t chunk, int blob) const { return bit(chunks_[chunk].dirty, static_cast<uint32_t>(blob)); }
   // Clears the marks once the dirty chunks are saved, and packs their keys.
   void clear_dirty();

@@ -479,13 +479,11 @@ int x_disconnect(sqlite3_vtab* v) {
 
 int x_destroy(sqlite3_vtab* v) {
   Table* t = table_of(v);
-  // DROP TABLE of a table this transaction wrote: its changes live in the
+  // DROP TABLE of a table with uncommitted changes: they live in the
   // cache until the commit, and a ROLLBACK TO that undid the DROP would
   // leave them in a cache SQLite no longer commits. Refused (SQLite shows
-  // no message of xDestroy's: the DROP fails with SQLITE_ERROR). A table
-  // created in the transaction is in it from the start, written or not.
-  const TableState& st = *t->state;
-  if (st.store.in_transaction() && !(st.created_in_txn && !st.store.any_dirty())) return SQLITE_ERROR;
+  // no message of xDestroy's: the DROP fails with SQLITE_ERROR).
+  if (t->state->store.changed_in_transaction()) return SQLITE_ERROR;
   t->writer.finalize();
   std::string err;
   int rc = guarded([&] { return shadow_drop(t->db, t->db_name, t->state->name, &err); });
@@ -1067,10 +1065,10 @@ int x_sync(sqlite3_vtab* v) {
     Table* t = table_of(v);
     TableState& st = *t->state;
     if (st.stale) return stale_error(v, st);
-    // Nothing to write: no chunk changed, or every change of this
-    // transaction was undone (a ROLLBACK TO may also have undone a rename
-    // or a CREATE of the table, and the shadow tables have other names).
-    if (!st.store.any_dirty() || !st.store.changed_in_transaction()) return SQLITE_OK;
+    // Nothing to write: no change, or every change of this transaction was
+    // undone (a ROLLBACK TO may also have undone a rename or a CREATE of
+    // the table, and the shadow tables have other names).
+    if (!st.store.changed_in_transaction()) return SQLITE_OK;
     // A rename in this transaction that a ROLLBACK TO undid, and nothing
     // has reconnected the table since: the shadow tables have their old
     // names again.

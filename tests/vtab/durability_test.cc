@@ -1145,7 +1145,7 @@ TEST(DurabilityTest, DISABLED_RenameOfAChangedTable) {
   }
 }
 
-// DROP TABLE of a table this transaction wrote fails (the README's
+// DROP TABLE of a table with uncommitted changes fails (the README's
 // difference): its changes are in the cache until the commit, and a
 // ROLLBACK TO that undid the DROP would leave them where SQLite no longer
 // commits them (they were lost). Nothing is lost: the transaction goes on.
@@ -1157,9 +1157,15 @@ TEST(DurabilityTest, DropOfATableWrittenInTheTransactionFails) {
     EXPECT_FALSE(db.run("DROP TABLE t").ok());
     ASSERT_TRUE(db.run("ROLLBACK TO a; COMMIT").ok());
     ASSERT_TRUE(db.run("BEGIN; SELECT count(*) FROM t; DROP TABLE t; ROLLBACK").ok());  // only read: allowed
+    // Written, the change undone, then dropped and the DROP undone: the
+    // table is back as committed, and takes later changes.
+    const Result r = db.run(
+        "BEGIN; SAVEPOINT b; INSERT INTO t VALUES(2, 'w2'); ROLLBACK TO b; SAVEPOINT c; DROP TABLE t; ROLLBACK TO c;"
+        "INSERT INTO t VALUES(3, 'w3'); COMMIT");
+    ASSERT_TRUE(r.ok()) << r.str();
   }
   Db db(path);
-  EXPECT_EQ(one(db, "SELECT * FROM t"), "int:1|text:'w1'\nint:10|text:'orig'");
+  EXPECT_EQ(one(db, "SELECT * FROM t"), "int:1|text:'w1'\nint:3|text:'w3'\nint:10|text:'orig'");
   EXPECT_EQ(one(db, "SELECT alex_check('t')"), "text:'ok'");
   remove_db(path);
 }

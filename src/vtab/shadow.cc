@@ -86,6 +86,19 @@ class Stmt {
   int rc_;
 };
 
+// Looks up the table `name` (of any case) in the schema, a virtual table
+// only if `virtual_only`: SQLITE_ROW when there is one, SQLITE_DONE when
+// not, else the error.
+int find_table(sqlite3* db, const std::string& schema, const std::string& name, bool virtual_only) {
+  SqliteString q(sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE%s",
+                                 schema.c_str(), virtual_only ? " AND sql LIKE 'CREATE VIRTUAL TABLE%'" : ""));
+  if (q.get() == nullptr) throw std::bad_alloc();
+  Stmt st(db, q.get());
+  if (st.rc() != SQLITE_OK) return st.rc();
+  sqlite3_bind_text(st.get(), 1, name.c_str(), -1, SQLITE_STATIC);
+  return sqlite3_step(st.get());
+}
+
 // Blob b of a chunk: 0 holds the keys, b > 0 column b - 1.
 std::string blob_name(int64_t b) { return b == 0 ? std::string("the key blob") : "the blob of column " + std::to_string(b - 1); }
 
@@ -119,13 +132,7 @@ int shadow_drop(sqlite3* db, const std::string& schema, const std::string& table
   // module's, and DROP TABLE of it would fail.
   std::string sql;
   for (const char* suffix : {"meta", "chunks"}) {
-    SqliteString q(sqlite3_mprintf(
-        "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = '%q_%s' COLLATE NOCASE", schema.c_str(),
-        table.c_str(), suffix));
-    if (q.get() == nullptr) throw std::bad_alloc();
-    Stmt st(db, q.get());
-    if (st.rc() != SQLITE_OK) return fail(db, st.rc(), err);
-    const int rc = sqlite3_step(st.get());
+    const int rc = find_table(db, schema, table + "_" + suffix, false);
     if (rc == SQLITE_ROW) sql += "DROP TABLE " + shadow_name(schema, table, suffix) + ";";
     else if (rc != SQLITE_DONE) return fail(db, rc, err);
   }
@@ -154,20 +161,11 @@ ReadSnapshot::ReadSnapshot(sqlite3* db, const std::string& schema, const std::st
 ReadSnapshot::~ReadSnapshot() { sqlite3_finalize(stmt_); }
 
 bool shadow_exists(sqlite3* db, const std::string& schema, const std::string& table) {
-  SqliteString q(sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = '%q_meta'",
-                                 schema.c_str(), table.c_str()));
-  if (q.get() == nullptr) throw std::bad_alloc();
-  Stmt st(db, q.get());
-  return st.rc() == SQLITE_OK && sqlite3_step(st.get()) == SQLITE_ROW;
+  return find_table(db, schema, table + "_meta", false) == SQLITE_ROW;
 }
 
 bool virtual_table_exists(sqlite3* db, const std::string& schema, const std::string& table) {
-  SqliteString q(sqlite3_mprintf("SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = '%q' COLLATE NOCASE "
-                                 "AND sql LIKE 'CREATE VIRTUAL TABLE%%'",
-                                 schema.c_str(), table.c_str()));
-  if (q.get() == nullptr) throw std::bad_alloc();
-  Stmt st(db, q.get());
-  return st.rc() == SQLITE_OK && sqlite3_step(st.get()) == SQLITE_ROW;
+  return find_table(db, schema, table, true) == SQLITE_ROW;
 }
 
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err) {

@@ -96,6 +96,9 @@ struct TableState {
   // xSync included, so the transaction cannot commit; once it is rolled
   // back, the next use rebuilds the cache from the shadow tables.
   bool stale = false;
+  // Connected without reading the shadow tables (connect_without_reading):
+  // the first use checks that the cache is still theirs, or reads them.
+  bool unverified = false;
 };
 
 // Per connection: every alex table's state, by (schema, table name).
@@ -251,10 +254,15 @@ int load_chunks(sqlite3* db, const std::string& schema, const std::string& name,
   return SQLITE_OK;
 }
 
+int connect_late(Table* t);
+
 // Brings the cache up to the committed state, reloading the chunks other
 // connections wrote since. Inside this connection's write transaction
 // nobody else can commit, so there is nothing to check.
 int refresh(Table* t) {
+  if (t->state->unverified) {
+    if (int rc = connect_late(t); rc != SQLITE_OK) return rc;
+  }
   TableState& st = *t->state;
   if (st.broken_rc != SQLITE_OK) return broken_error(&t->base, st);
   if (st.stale) {
@@ -318,20 +326,132 @@ bool synced_by(const Meta& m, const TableState& st) {
          (!st.has_nonce || m.nonce == st.pending_nonce) && m.columns == st.schema.declaration();
 }
 
-// Whether a reconnected table's cache `st` is still based on what its
-// shadow tables hold (inside a transaction it also holds the
-// transaction's changes, which only it can write or undo). Outside one, a
-// damaged or stale cache is built again, as is one of a table without a
-// nonce: its generation alone cannot tell a table created again from the
-// one it replaced.
-bool still_current(sqlite3* db, const std::string& db_name, const std::string& name, const std::string& declaration,
-                   const TableState& st) {
+// Sets *current to whether a reconnected table's cache `st` is still
+// based on what its shadow tables hold (inside a transaction it also holds
+// the transaction's changes, which only it can write or undo). Outside
+// one, a damaged or stale cache is built again, as is one of a table
+// without a nonce: its generation alone cannot tell a table created again
+// from the one it replaced. Damaged shadow tables make it false; any other
+// failure to read them is returned, with *err, and must be reported:
+// SQLite may have rolled the transaction back.
+int still_current(sqlite3* db, const std::string& db_name, const std::string& name, const std::string& declaration,
+                  const TableState& st, bool* current, std::string* err) {
+  *current = false;
   const bool txn = st.store.in_transaction();
-  if (!txn && (st.broken_rc != SQLITE_OK || st.stale || !st.has_nonce)) return false;
+  if (!txn && (st.broken_rc != SQLITE_OK || st.stale || !st.has_nonce)) return SQLITE_OK;
   Meta meta;
+  const int rc = shadow_read_meta(db, db_name, name, &meta, err);
+  if (rc != SQLITE_OK) return rc == SQLITE_CORRUPT_VTAB ? SQLITE_OK : rc;
+  *current = (based_on(meta, st) || (txn && synced_by(meta, st))) && meta.columns == declaration &&
+             meta.chunk_rows == static_cast<int64_t>(st.store.chunk_rows());
+  return SQLITE_OK;
+}
+
+// A state for `schema` with an empty store of 2^chunk_log2 rows a chunk.
+std::shared_ptr<TableState> new_state(Schema schema, const std::string& name, int chunk_log2) {
+  std::vector<store::ColumnType> types;
+  std::vector<int> store_col;
+  for (size_t c = 0; c < schema.columns.size(); c++) {
+    if (static_cast<int>(c) == schema.key_column) {
+      store_col.push_back(-1);
+    } else {
+      store_col.push_back(static_cast<int>(types.size()));
+      types.push_back(schema.columns[c].type);
+    }
+  }
+  auto st = std::make_shared<TableState>(std::move(schema), std::move(types), chunk_log2);
+  st->store_col = std::move(store_col);
+  st->name = name;
+  return st;
+}
+
+// The state of table `name` as its shadow tables hold it: the meta row
+// checked and every chunk loaded, under one read transaction. Damage does
+// not fail it: DROP TABLE must still work, so the state comes back broken
+// and every other use reports it. Out of memory, an I/O error or a lock is
+// not damage (see shadow.h): it is returned, with *msg, and the next use
+// retries.
+int read_state(sqlite3* db, const std::string& db_name, const std::string& name, Schema schema,
+               std::shared_ptr<TableState>* out, std::string* msg) {
+  const std::string declaration = schema.declaration();
+  Meta meta;
+  int unreadable_rc = SQLITE_CORRUPT_VTAB;  // the code every use will fail with
+  ReadSnapshot snapshot(db, db_name, name, msg);  // the meta row and the chunks agree
+  int rc = snapshot.rc();
+  if (rc == SQLITE_OK) rc = shadow_read_meta(db, db_name, name, &meta, msg);
+  // A format this build cannot read is not damage, but the table is just
+  // as unusable: it connects so that DROP TABLE works, and every other use
+  // fails with this message.
+  if (rc == SQLITE_OK && (meta.format < kOldestReadableFormat || meta.format > kFormatVersion)) {
+    *msg = "alex: table " + name + " uses storage format " + std::to_string(meta.format) + "; this build reads formats " +
+           std::to_string(kOldestReadableFormat) + " to " + std::to_string(kFormatVersion) + " only";
+    rc = SQLITE_CORRUPT_VTAB;
+    unreadable_rc = SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK &&
+      (meta.chunk_rows < 64 || meta.chunk_rows > (1 << 20) || (meta.chunk_rows & (meta.chunk_rows - 1)) != 0)) {
+    *msg = "alex: shadow table " + name + "_meta: bad chunk_rows " + std::to_string(meta.chunk_rows);
+    rc = SQLITE_CORRUPT_VTAB;
+  }
+  if (rc == SQLITE_OK && meta.columns != declaration) {
+    *msg = "alex: shadow table " + name + "_meta: its columns (" + meta.columns + ") differ from the table's (" +
+           declaration + ")";
+    rc = SQLITE_CORRUPT_VTAB;
+  }
+  if (rc != SQLITE_OK && rc != SQLITE_CORRUPT_VTAB) return rc;
+  const int chunk_log2 =
+      rc == SQLITE_OK ? std::countr_zero(uint64_t(meta.chunk_rows)) : Store::kDefaultChunkRowsLog2;
+  std::shared_ptr<TableState> st = new_state(std::move(schema), name, chunk_log2);
+  st->has_nonce = meta.has_nonce;
+  st->nonce = meta.nonce;
+  if (rc == SQLITE_OK) {
+    rc = load_chunks(db, db_name, name, -1, meta, &st->store, msg);
+    st->generation = meta.generation;
+  }
+  if (rc != SQLITE_OK && rc != SQLITE_CORRUPT_VTAB) return rc;
+  if (rc != SQLITE_OK) {
+    st->store.clear();
+    st->broken_rc = unreadable_rc;
+    st->broken = *msg;
+  }
+  *out = std::move(st);
+  return SQLITE_OK;
+}
+
+// The first use of a table connected without reading: the cache stays if
+// the shadow tables still hold its state, else it is read from them.
+int connect_late(Table* t) {
+  std::shared_ptr<TableState>& st = t->state;
   std::string err;
-  return shadow_read_meta(db, db_name, name, &meta, &err) == SQLITE_OK &&
-         (based_on(meta, st) || (txn && synced_by(meta, st))) && meta.columns == declaration && meta.chunk_rows == static_cast<int64_t>(st.store.chunk_rows());
+  bool current = false;
+  int rc = still_current(t->db, t->db_name, st->name, st->schema.declaration(), *st, &current, &err);
+  if (rc == SQLITE_OK && current) {
+    st->unverified = false;
+    return SQLITE_OK;
+  }
+  std::shared_ptr<TableState> fresh;
+  if (rc == SQLITE_OK) rc = read_state(t->db, t->db_name, st->name, st->schema, &fresh, &err);
+  if (rc != SQLITE_OK) {
+    set_error(&t->base, err);
+    return rc;
+  }
+  if (std::shared_ptr<TableState>* registered = t->registry->find(t->db_name, st->name); registered && *registered == st) {
+    *registered = fresh;
+  }
+  st = std::move(fresh);
+  return SQLITE_OK;
+}
+
+// Whether a connect must not read the shadow tables: inside a transaction
+// (BEGIN) that has not read this database yet. SQLite connects while it
+// prepares a statement; a read then would begin the transaction's read
+// (its SHARED lock, or its WAL snapshot) and keep it even when the
+// statement then fails, say with SQLITE_BUSY at its write lock, where a
+// native table holds nothing: another connection's COMMIT would fail, and
+// SQLite would not run the busy handler for this connection's next write,
+// whose snapshot is then too old. The first use reads instead (refresh).
+bool connect_without_reading(sqlite3* db, const std::string& db_name) {
+  return !sqlite3_get_autocommit(db) && sqlite3_txn_state(db, db_name.c_str()) == SQLITE_TXN_NONE;
 }
 
 // xCreate (create = true) and xConnect: argv[0] module, argv[1] database,
@@ -352,87 +472,42 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
 
     std::shared_ptr<TableState>* known = registry->find(db_name, name);
     if (known == nullptr && !create) known = registry->renamed_in_transaction(db_name, name);
+    const bool unread = !create && connect_without_reading(db, db_name) && !(known && (*known)->store.in_transaction());
     std::shared_ptr<TableState> st;
-    if (known && !create && still_current(db, db_name, name, schema.declaration(), **known)) {
-      st = *known;  // reconnected: the cache is still this connection's
+    bool current = unread;
+    if (known && !create && !unread) {
+      std::string msg;
+      if ((rc = still_current(db, db_name, name, schema.declaration(), **known, &current, &msg)) != SQLITE_OK) {
+        *err = sqlite3_mprintf("%s", msg.c_str());
+        return rc;
+      }
+    }
+    if (known && !create && current) {
+      st = *known;  // reconnected: the cache is still this connection's (checked now or at the first use)
       st->have_data_version = false;  // the database may be another pager now
+      st->unverified = unread;
       if (sqlite3_stricmp(st->name.c_str(), name.c_str()) != 0) registry->rename(st, name);  // a ROLLBACK TO undid a rename
     } else {
-      Meta meta;
       std::string msg;
-      const std::string declaration = schema.declaration();
-      int unreadable_rc = SQLITE_CORRUPT_VTAB;  // the code every use will fail with
-      std::optional<ReadSnapshot> snapshot;     // the meta row and the chunks agree
-      if (!create) {
-        rc = snapshot.emplace(db, db_name, name, &msg).rc();
-        if (rc == SQLITE_OK) rc = shadow_read_meta(db, db_name, name, &meta, &msg);
-        // A format this build cannot read is not damage, but the table is
-        // just as unusable: it connects so that DROP TABLE works, and every
-        // other use fails with this message.
-        if (rc == SQLITE_OK && (meta.format < kOldestReadableFormat || meta.format > kFormatVersion)) {
-          msg = "alex: table " + name + " uses storage format " + std::to_string(meta.format) + "; this build reads formats " +
-                std::to_string(kOldestReadableFormat) + " to " + std::to_string(kFormatVersion) + " only";
-          rc = SQLITE_CORRUPT_VTAB;
-          unreadable_rc = SQLITE_ERROR;
-        }
-        if (rc == SQLITE_OK && (meta.chunk_rows < 64 || meta.chunk_rows > (1 << 20) ||
-                                (meta.chunk_rows & (meta.chunk_rows - 1)) != 0)) {
-          msg = "alex: shadow table " + name + "_meta: bad chunk_rows " + std::to_string(meta.chunk_rows);
-          rc = SQLITE_CORRUPT_VTAB;
-        }
-        if (rc == SQLITE_OK && meta.columns != declaration) {
-          msg = "alex: shadow table " + name + "_meta: its columns (" + meta.columns +
-                ") differ from the table's (" + declaration + ")";
-          rc = SQLITE_CORRUPT_VTAB;
-        }
-        if (rc != SQLITE_OK && rc != SQLITE_CORRUPT_VTAB) {
-          *err = sqlite3_mprintf("%s", msg.c_str());
-          return rc;
-        }
-      }
-      if (create) sqlite3_randomness(sizeof meta.nonce, &meta.nonce);
-      std::vector<store::ColumnType> types;
-      std::vector<int> store_col;
-      for (size_t c = 0; c < schema.columns.size(); c++) {
-        if (static_cast<int>(c) == schema.key_column) {
-          store_col.push_back(-1);
-        } else {
-          store_col.push_back(static_cast<int>(types.size()));
-          types.push_back(schema.columns[c].type);
-        }
-      }
-      const int chunk_log2 = create || rc != SQLITE_OK ? Store::kDefaultChunkRowsLog2 : std::countr_zero(uint64_t(meta.chunk_rows));
-      st = std::make_shared<TableState>(std::move(schema), std::move(types), chunk_log2);
-      st->store_col = std::move(store_col);
-      st->name = name;
-      st->has_nonce = meta.has_nonce;
-      st->nonce = meta.nonce;
       if (create) {
+        const std::string declaration = schema.declaration();
+        st = new_state(std::move(schema), name, Store::kDefaultChunkRowsLog2);
+        Meta meta;
+        sqlite3_randomness(sizeof meta.nonce, &meta.nonce);
+        st->nonce = meta.nonce;
         meta.chunk_rows = st->store.chunk_rows();
         meta.columns = declaration;
-        if ((rc = shadow_create(db, db_name, name, meta, &msg)) != SQLITE_OK) {
-          *err = sqlite3_mprintf("%s", msg.c_str());
-          return rc;
-        }
+        rc = shadow_create(db, db_name, name, meta, &msg);
+      } else if (unread) {
+        st = new_state(std::move(schema), name, Store::kDefaultChunkRowsLog2);
+        st->unverified = true;
+        st->generation = -1;  // no committed state: never still_current
       } else {
-        // Damage does not fail the connect: DROP TABLE must still work.
-        // Every other use reports it.
-        if (rc == SQLITE_OK) {
-          rc = load_chunks(db, db_name, name, -1, meta, &st->store, &msg);
-          st->generation = meta.generation;
-        }
-        if (rc != SQLITE_OK && rc != SQLITE_CORRUPT_VTAB) {
-          // Out of memory, an I/O error or a lock is not damage (see
-          // shadow.h): the connect fails (SQLite reports it to the
-          // statement) and the next use retries.
-          *err = sqlite3_mprintf("%s", msg.c_str());
-          return rc;
-        }
-        if (rc != SQLITE_OK) {
-          st->store.clear();
-          st->broken_rc = unreadable_rc;
-          st->broken = msg;
-        }
+        rc = read_state(db, db_name, name, std::move(schema), &st, &msg);
+      }
+      if (rc != SQLITE_OK) {
+        *err = sqlite3_mprintf("%s", msg.c_str());
+        return rc;
       }
       if (known) {
         *known = st;
@@ -535,8 +610,10 @@ int x_best_index(sqlite3_vtab* v, sqlite3_index_info* info) {
   return guarded([&]() -> int {
     const TableState& st = *table_of(v)->state;
     const int kc = st.schema.key_column;
-    return best_index(info, kc, kc >= 0 ? st.schema.columns[kc].name : "rowid",
-                      static_cast<int64_t>(st.store.size()));
+    // Not read yet (connect_without_reading): assume a large table, so that
+    // SQLite prefers plans that use the key.
+    const int64_t rows = st.unverified && st.generation < 0 ? int64_t{1} << 20 : static_cast<int64_t>(st.store.size());
+    return best_index(info, kc, kc >= 0 ? st.schema.columns[kc].name : "rowid", rows);
   });
 }
 
@@ -1250,6 +1327,7 @@ std::string check_table(sqlite3* db, Registry* registry, const std::string& sche
   if (found == nullptr) return "no alex table " + schema + "." + name + (touch_error.empty() ? "" : ": " + touch_error);
   TableState& st = **found;
   if (st.broken_rc != SQLITE_OK) return st.broken;
+  if (st.unverified) return "alex table " + schema + "." + name + " could not be read: " + touch_error;
   std::vector<std::string> problems;
   if (!touch_error.empty()) problems.push_back(touch_error);
   if (std::string e = st.store.check(); !e.empty()) problems.push_back("store: " + e);

@@ -151,7 +151,9 @@ Status parse_column(std::string_view table, std::string_view arg, Column* col, b
   }
   if (type.kind == Token::Kind::kBad) return column_error(table, col->name, type.text);
   const std::string u = upper(type.text);
-  if (type.kind != Token::Kind::kWord) {
+  // A type may be quoted, as any name: SQLite dequotes it ("INTEGER"
+  // PRIMARY KEY is the rowid alias too).
+  if (type.kind != Token::Kind::kWord && type.kind != Token::Kind::kQuoted) {
     return column_error(table, col->name, "unsupported type '" + type.text + lex.rest() + "'");
   }
   if (u == "INTEGER" || u == "INT") col->type = ColumnType::kInteger;

@@ -30,8 +30,21 @@ TEST(CreateTest, AcceptsStrictColumnForms) {
            "\"quo\"\"ted\" TEXT",
            "a INTEGER -- a comment\n",
            "a /* typed */ INTEGER",
+           "k \"INTEGER\" PRIMARY KEY, a 'TEXT', b [REAL], c `BLOB`, d \"any\"",
        }) {
     EXPECT_EQ(create(cols), "") << cols;
+  }
+}
+
+// SQLite dequotes a type name as any other: a quoted INTEGER PRIMARY KEY
+// still aliases the rowid, in a native STRICT table and here.
+TEST(CreateTest, QuotedTypesAreTypes) {
+  Db db;
+  ASSERT_EQ(db.str("CREATE VIRTUAL TABLE t USING alex(k \"INTEGER\" PRIMARY KEY, a 'REAL')"), "");
+  ASSERT_EQ(db.str("CREATE TABLE n(k \"INTEGER\" PRIMARY KEY, a 'REAL') STRICT"), "");
+  for (const std::string table : {"t", "n"}) {
+    ASSERT_EQ(db.str("INSERT INTO " + table + "(rowid, a) VALUES (7, 1)"), "") << table;
+    EXPECT_EQ(db.str("SELECT rowid, k, a FROM " + table), "int:7|int:7|real:1") << table;
   }
 }
 

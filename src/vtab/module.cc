@@ -48,8 +48,6 @@
 #include <limits>
 #include <memory>
 #include <new>
-#include <optional>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>

@@ -291,6 +291,10 @@ int shadow_load(sqlite3* db, const std::string& schema, const std::string& table
 int shadow_flush(sqlite3* db, const std::string& schema, const std::string& table, const store::Store& store,
                  int64_t generation, const int64_t* nonce, ShadowWriter* writer, std::string* err) {
   int rc = SQLITE_OK;
+  if (writer->table != table) {
+    writer->finalize();
+    writer->table = table;
+  }
   if (writer->put == nullptr) {
     const std::string sql =
         "INSERT OR REPLACE INTO " + shadow_name(schema, table, "chunks") + "(id, generation, data) VALUES(?, ?, ?)";

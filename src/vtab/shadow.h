@@ -94,10 +94,13 @@ class ReadSnapshot {
 
 // The statements a commit runs, prepared once per connected table and kept
 // (finalize() before the shadow tables are dropped or renamed, and when
-// the table disconnects).
+// the table disconnects). shadow_flush prepares them again when the table
+// it writes has another name than `table`: the sqlite3_vtab that joined a
+// transaction may outlive a rename made through another one.
 struct ShadowWriter {
   sqlite3_stmt* put = nullptr;   // INSERT OR REPLACE INTO t_chunks
   sqlite3_stmt* meta = nullptr;  // UPDATE t_meta
+  std::string table;             // the one they write
   void finalize() {
     sqlite3_finalize(put);
     sqlite3_finalize(meta);

@@ -1070,8 +1070,8 @@ TEST(DurabilityTest, RollbackToAfterSchemaChangeKeepsTheUndoLog) {
 // RENAME inside a transaction, compared with a native table: a rename
 // before the transaction's first change, undone by ROLLBACK TO with the
 // changes made since, or kept and committed; a rename whose new name
-// another table then takes. (A rename after a change fails: below.) The
-// undone rename's changes were written into the other table's shadow
+// another table then takes; a rename after changes a ROLLBACK TO undid.
+// (A rename after a change fails: below.) The undone rename's changes were written into the other table's shadow
 // tables, or the COMMIT failed.
 TEST(DurabilityTest, RenameInATransactionMatchesNative) {
   const std::string create_u0 = "CREATE VIRTUAL TABLE u0 USING alex(k INTEGER PRIMARY KEY, s TEXT)";
@@ -1082,6 +1082,12 @@ TEST(DurabilityTest, RenameInATransactionMatchesNative) {
            "ALTER TABLE u0 RENAME TO u; INSERT INTO u VALUES(501, 'u'); INSERT INTO t VALUES(3, 'w3'); COMMIT",
            "BEGIN; ALTER TABLE t RENAME TO u; INSERT INTO u VALUES(2, 'w2'); SAVEPOINT a; DELETE FROM u WHERE k = 10;"
            "ROLLBACK TO a; COMMIT",
+           // The ROLLBACK TO of a schema change connects t again: the
+           // sqlite3_vtab in the transaction is not the one renamed.
+           "BEGIN; SAVEPOINT a; INSERT INTO t VALUES(2, 'w2'); CREATE TABLE z(a); ROLLBACK TO a;"
+           "ALTER TABLE t RENAME TO u; INSERT INTO u VALUES(3, 'w3'); COMMIT",
+           "BEGIN; SAVEPOINT a; INSERT INTO t VALUES(2, 'w2'); CREATE TABLE z(a); ROLLBACK TO a;"
+           "ALTER TABLE t RENAME TO u; COMMIT",
        }) {
     SCOPED_TRACE(script);
     std::string out[2];

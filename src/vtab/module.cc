@@ -84,6 +84,7 @@ struct TableState {
   int64_t nonce = 0;            // of the committed state `store` holds
   int64_t pending_nonce = 0;    // written by xSync with pending_generation
   uint64_t synced_version = 0;  // store.version() when xSync wrote it
+  uint64_t begin_version = 0;   // store.version() when this transaction began
   bool created_in_txn = false;  // by a CREATE in the open transaction
   bool have_data_version = false;
   unsigned data_version = 0;    // SQLITE_FCNTL_DATA_VERSION when last known fresh
@@ -1118,6 +1119,7 @@ int x_begin(sqlite3_vtab* v) {
     if (store_of(v).in_transaction()) return SQLITE_OK;
     if (int rc = refresh(table_of(v)); rc != SQLITE_OK) return rc;
     store_of(v).begin();
+    table_of(v)->state->begin_version = store_of(v).version();
     table_of(v)->state->txn_name = table_of(v)->state->name;
     return SQLITE_OK;
   });
@@ -1140,10 +1142,15 @@ int x_sync(sqlite3_vtab* v) {
     Table* t = table_of(v);
     TableState& st = *t->state;
     if (st.stale) return stale_error(v, st);
-    // Nothing to write: no change, or every change of this transaction was
-    // undone (a ROLLBACK TO may also have undone a rename or a CREATE of
-    // the table, and the shadow tables have other names).
-    if (!st.store.changed_in_transaction()) return SQLITE_OK;
+    // Nothing to write: no change. When every change of this transaction
+    // was undone (ROLLBACK TO), a native table's commit still writes the
+    // pages they touched, so that another connection's read transaction
+    // begun before it can no longer write (SQLITE_BUSY); a new generation
+    // of the same rows does the same here, where it can (a ROLLBACK TO may
+    // also have undone a rename or a CREATE of the table, and the shadow
+    // tables are not the ones it wrote).
+    const bool changed = st.store.changed_in_transaction();
+    if (!changed && st.store.version() == st.begin_version) return SQLITE_OK;
     // A rename in this transaction that a ROLLBACK TO undid, and nothing
     // has reconnected the table since: the shadow tables have their old
     // names again.
@@ -1179,7 +1186,9 @@ int x_sync(sqlite3_vtab* v) {
       // same generation: it is still the one this transaction commits).
       if (st.store.version() == st.synced_version) return SQLITE_OK;
     } else {
-      if (rc == SQLITE_CORRUPT_VTAB || (rc == SQLITE_OK && !based_on(meta, st))) {
+      const bool not_ours = rc == SQLITE_CORRUPT_VTAB || (rc == SQLITE_OK && !based_on(meta, st));
+      if (not_ours && !changed) return SQLITE_OK;
+      if (not_ours) {
         err = "alex: table " + st.name + " was dropped, created or renamed and rolled back within this transaction; "
               "its changes cannot be committed" + (rc == SQLITE_OK ? "" : " (" + err + ")");
         rc = SQLITE_ABORT;

@@ -1666,6 +1666,54 @@ TEST(DurabilityTest, DISABLED_SharedCacheTableLocks) {
   remove_db(path);
 }
 
+// A transaction whose changes ROLLBACK TO undid still commits a write, as
+// natively (SQLite writes the pages they touched): in WAL mode a reader
+// that began before it then cannot write; in rollback mode the reader's
+// SHARED lock keeps it from committing at all.
+TEST(DurabilityTest, UndoneChangesStillCommitAWrite) {
+  for (const std::string mode : {"WAL", "DELETE"}) {
+    const std::string path = fresh_db("undone_" + mode, "PRAGMA journal_mode=" + mode);
+    {
+      Db setup(path);
+      ASSERT_TRUE(create_tables(setup, 10).ok());
+    }
+    Db a(path), b(path);
+    for (const std::string table : {"nat", "t"}) {
+      SCOPED_TRACE(mode + " " + table);
+      ASSERT_TRUE(b.run("BEGIN").ok());
+      one(b, "SELECT count(*) FROM " + table);
+      ASSERT_TRUE(a.run("BEGIN; SAVEPOINT s; UPDATE " + table + " SET v = 'x' WHERE k = 2; ROLLBACK TO s").ok());
+      const Result commit = a.run("COMMIT");
+      if (mode == "WAL") {
+        ASSERT_TRUE(commit.ok()) << commit.str();
+        const Result w = b.run("INSERT INTO " + table + "(k, v, r, n) VALUES(1, 'a', 1.5, 1)");
+        EXPECT_EQ(sqlite3_errcode(b.handle()), SQLITE_BUSY) << w.str();
+        ASSERT_TRUE(b.run("ROLLBACK").ok());
+      } else {
+        EXPECT_EQ(sqlite3_errcode(a.handle()), SQLITE_BUSY) << commit.str();
+        ASSERT_TRUE(b.run("ROLLBACK").ok());
+        ASSERT_TRUE(a.run("COMMIT").ok());
+      }
+      // Nothing changed: both connections read the same rows as before.
+      EXPECT_EQ(dump(a, table), dump(b, table));
+      EXPECT_EQ(one(b, "SELECT v FROM " + table + " WHERE k = 2"), "text:'row 1'");
+    }
+    // A write that changes nothing: the same outcome on both (in WAL mode
+    // no write; in rollback mode SQLite's write lock waits for the reader).
+    std::vector<std::string> outcomes;
+    for (const std::string table : {"nat", "t"}) {
+      ASSERT_TRUE(b.run("BEGIN").ok());
+      one(b, "SELECT count(*) FROM " + table);
+      const Result u = a.run("UPDATE " + table + " SET v = 'x' WHERE k = 99");
+      const Result w = b.run("INSERT INTO " + table + "(k, v, r, n) VALUES(1, 'a', 1.5, 1)");
+      outcomes.push_back(u.str() + " / " + w.str());
+      ASSERT_TRUE(b.run("ROLLBACK").ok());
+    }
+    EXPECT_EQ(outcomes[0], outcomes[1]) << mode;
+    remove_db(path);
+  }
+}
+
 // A DELETE without WHERE of an empty table: a native table clears its
 // root page, a write that commits, so a reader's snapshot is then too old
 // for it to write (SQLITE_BUSY). An alex table had no row to delete and

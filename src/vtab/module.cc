@@ -49,6 +49,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -177,6 +178,9 @@ struct Table {
   std::vector<Value> row;
   std::vector<signed char> changed;
   std::vector<sqlite3_value*> temps;
+  // The keys whose rows an UPDATE OR REPLACE deleted (update_row). Cleared
+  // by xFilter: an UPDATE reads the table before it writes.
+  std::unordered_set<int64_t> replaced;
   ShadowWriter writer;  // the commit's statements, prepared once
   // A closed cursor kept for the next xOpen: most statements open one, and
   // a point query should not pay an allocation for it.
@@ -711,6 +715,7 @@ int read_in_list(sqlite3_value* list, std::vector<int64_t>* keys) {
 int x_filter(sqlite3_vtab_cursor* cur, int idx_num, const char*, int argc, sqlite3_value** argv) {
   return guarded([&]() -> int {
     Cursor* c = cursor_of(cur);
+    c->table->replaced.clear();
     c->range = KeyRange();
     c->desc = plan_desc(idx_num);
     c->eof = false;
@@ -1020,7 +1025,20 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
   const bool is_insert = sqlite3_value_type(argv[0]) == SQLITE_NULL;
   const int64_t old_key = is_insert ? 0 : sqlite3_value_int64(argv[0]);
   // A row this statement already deleted (REPLACE) is skipped, unchecked.
-  if (!is_insert && s.find(old_key) == Store::kNoSlot) return SQLITE_OK;
+  // SQLite computed every row's update before the first; a native table
+  // updates instead the row the statement has moved onto the deleted
+  // row's key since, if any, from that row's values. When the update sets
+  // only the key (SET k = k + 1) the one computed applies (it moves the
+  // row on, as natively); values of other columns were computed from the
+  // deleted row and would make a row of two, so such an update is skipped.
+  if (!is_insert) {
+    if (s.find(old_key) == Store::kNoSlot) return SQLITE_OK;
+    if (t->replaced.count(old_key) != 0) {
+      for (int c = 0; c < static_cast<int>(st.schema.columns.size()); c++) {
+        if (c != kc && !sqlite3_value_nochange(argv[2 + c])) return SQLITE_OK;
+      }
+    }
+  }
 
   // Which value names the new key: the INTEGER PRIMARY KEY column when it
   // is given (it wins over the rowid, as in SQLite), else the rowid.
@@ -1075,6 +1093,7 @@ int update_row(Table* t, int argc, sqlite3_value** argv, sqlite3_int64* out_rowi
       if (mode != SQLITE_REPLACE) {
         return key_taken_error(t, mode, st);
       }
+      t->replaced.insert(key);
       s.erase(key);
     }
     if (store::Status st2 = s.rekey(old_key, key); !st2.ok()) return status_error(&t->base, st2);

@@ -48,7 +48,9 @@ inline constexpr bool kAvoidReturningKeys = true;
 inline constexpr bool kAvoidReturningUnderIgnore = true;
 // DISABLED_UpdateOrReplaceShiftingKeys: UPDATE OR REPLACE t SET k = k + 1
 // over keys 1, 2, 3 leaves (4: row 1) in SQLite, which updates a moved row
-// again when it reaches its new key, and (4: row 3) with the module. SQLite
+// again when it reaches its new key, from its own values, and (2: row 1),
+// (4: row 3) with the module, which skips the update of row 2, deleted by
+// REPLACE, when it sets a column besides the key. SQLite
 // computes all new rows of a virtual table UPDATE before the first xUpdate,
 // so this is likely a limit to document. Avoided: UPDATE OR REPLACE does not
 // assign the key.

@@ -445,16 +445,20 @@ int connect_late(Table* t) {
   return SQLITE_OK;
 }
 
-// Whether a connect must not read the shadow tables: inside a transaction
-// (BEGIN) that has not read this database yet. SQLite connects while it
-// prepares a statement; a read then would begin the transaction's read
-// (its SHARED lock, or its WAL snapshot) and keep it even when the
-// statement then fails, say with SQLITE_BUSY at its write lock, where a
-// native table holds nothing: another connection's COMMIT would fail, and
+// Whether a connect must not read the shadow tables: when this connection
+// is not reading the database (the statement being prepared has not begun).
+// SQLite connects while it prepares a statement; a read then would take
+// locks a native table takes only when the statement runs: inside BEGIN it
+// would begin the transaction's read (its SHARED lock, or its WAL snapshot)
+// and keep it even when the statement then fails, say with SQLITE_BUSY at
+// its write lock, so that another connection's COMMIT would fail, and
 // SQLite would not run the busy handler for this connection's next write,
-// whose snapshot is then too old. The first use reads instead (refresh).
+// whose snapshot is then too old; in autocommit, the prepare would fail
+// with SQLITE_BUSY while another connection writes, where natively it
+// succeeds (or fails for what it names). The first use reads instead
+// (refresh).
 bool connect_without_reading(sqlite3* db, const std::string& db_name) {
-  return !sqlite3_get_autocommit(db) && sqlite3_txn_state(db, db_name.c_str()) == SQLITE_TXN_NONE;
+  return sqlite3_txn_state(db, db_name.c_str()) == SQLITE_TXN_NONE;
 }
 
 // xCreate (create = true) and xConnect: argv[0] module, argv[1] database,
@@ -477,7 +481,9 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
     if (known == nullptr && !create) known = registry->renamed_in_transaction(db_name, name);
     const bool unread = !create && connect_without_reading(db, db_name) && !(known && (*known)->store.in_transaction());
     std::shared_ptr<TableState> st;
-    bool current = unread;
+    // Unread, the cache is checked at the first use against its own
+    // columns: one with other columns is of a table created again since.
+    bool current = unread && !(known && (*known)->schema.declaration() != schema.declaration());
     if (known && !create && !unread) {
       std::string msg;
       if ((rc = still_current(db, db_name, name, schema.declaration(), **known, &current, &msg)) != SQLITE_OK) {

@@ -968,11 +968,39 @@ TEST(DurabilityTest, AttachingAnotherFileUnderTheSameNameReadsThatFile) {
   for (const std::string& path : {x, y, z}) remove_db(path);
 }
 
+// A connection prepares statements on a table while another holds the
+// EXCLUSIVE lock: the prepare reads nothing, natively and here, so it
+// succeeds (or fails for what it names); the statement then meets the lock.
+TEST(DurabilityTest, PrepareWhileAnotherConnectionWritesReadsNothing) {
+  const std::string path = fresh_db("prepare_locked", "PRAGMA journal_mode=DELETE");
+  {
+    Db setup(path);
+    ASSERT_TRUE(create_tables(setup, 10).ok());
+  }
+  Db a(path), b(path);
+  one(b, "SELECT count(*) FROM progress");  // b has read the schema, connected nothing
+  ASSERT_TRUE(a.run("BEGIN EXCLUSIVE").ok());
+  for (const std::string table : {"nat", "t"}) {
+    SCOPED_TRACE(table);
+    const Result missing = b.run("INSERT INTO " + table + " SELECT * FROM missing");
+    EXPECT_EQ(missing.str(), "error(1): no such table: missing");
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(b.handle(), ("SELECT count(*) FROM " + table).c_str(), -1, &stmt, nullptr),
+              SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_BUSY);
+    sqlite3_finalize(stmt);
+  }
+  ASSERT_TRUE(a.run("COMMIT").ok());
+  EXPECT_EQ(one(b, "SELECT count(*) FROM t"), one(b, "SELECT count(*) FROM nat"));
+  remove_db(path);
+}
+
 TEST(DurabilityTest, TableRecreatedByAnotherConnectionIsReadAfresh) {
   // Same columns and the same number of commits (so the same generation),
-  // then more columns.
+  // then more columns; first seen in autocommit, then inside BEGIN.
+  for (const bool in_begin : {false, true})
   for (const char* columns : {"k INTEGER PRIMARY KEY, s TEXT", "k INTEGER PRIMARY KEY, s TEXT, a TEXT, b TEXT"}) {
-    SCOPED_TRACE(columns);
+    SCOPED_TRACE(std::string(columns) + (in_begin ? " in BEGIN" : ""));
     const std::string path = fresh_db("recreate", kTwoColumns);
     {
       Db a(path), b(path);
@@ -980,8 +1008,14 @@ TEST(DurabilityTest, TableRecreatedByAnotherConnectionIsReadAfresh) {
       EXPECT_EQ(one(a, "SELECT k, s FROM t"), "int:1|text:'old'");
       ASSERT_TRUE(b.run(std::string("DROP TABLE t; CREATE VIRTUAL TABLE t USING alex(") + columns + ")").ok());
       ASSERT_TRUE(b.run("INSERT INTO t(k, s) VALUES(2, 'new')").ok());
+      if (in_begin) {
+        ASSERT_TRUE(a.run("BEGIN").ok());
+      }
       EXPECT_EQ(one(a, "SELECT k, s FROM t"), "int:2|text:'new'");
       ASSERT_TRUE(a.run("INSERT INTO t(k, s) VALUES(3, 'from a')").ok());
+      if (in_begin) {
+        ASSERT_TRUE(a.run("COMMIT").ok());
+      }
       EXPECT_EQ(one(b, "SELECT k, s FROM t"), "int:2|text:'new'\nint:3|text:'from a'");
     }
     Db c(path);

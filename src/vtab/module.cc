@@ -721,7 +721,7 @@ int read_in_list(sqlite3_value* list, std::vector<int64_t>* keys) {
 int x_filter(sqlite3_vtab_cursor* cur, int idx_num, const char*, int argc, sqlite3_value** argv) {
   return guarded([&]() -> int {
     Cursor* c = cursor_of(cur);
-    c->table->replaced.clear();
+    if (!c->table->replaced.empty()) c->table->replaced.clear();
     c->range = KeyRange();
     c->desc = plan_desc(idx_num);
     c->eof = false;

@@ -116,6 +116,23 @@ bool same_name(std::string_view a, std::string_view b) {
   return true;
 }
 
+// The keywords SQLite's grammar never takes for a name (those without a
+// fallback to ID): unquoted, a column cannot have one as its name. The
+// first five begin a table constraint.
+bool reserved(const std::string& upper_word) {
+  static const char* const kReserved[] = {
+      "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "CONSTRAINT", "ADD", "ALL", "ALTER", "AND", "AS", "AUTOINCREMENT",
+      "BETWEEN", "CASE", "COLLATE", "COMMIT", "CREATE", "DEFAULT", "DEFERRABLE", "DELETE", "DISTINCT", "DROP",
+      "ELSE", "ESCAPE", "EXCEPT", "EXISTS", "FROM", "GROUP", "HAVING", "IN", "INDEX", "INSERT", "INTERSECT",
+      "INTO", "IS", "ISNULL", "JOIN", "LIMIT", "NOT", "NOTHING", "NOTNULL", "NULL", "ON", "OR", "ORDER",
+      "REFERENCES", "RETURNING", "SELECT", "SET", "TABLE", "THEN", "TO", "TRANSACTION", "UNION", "UPDATE",
+      "USING", "VALUES", "WHEN", "WHERE"};
+  for (const char* k : kReserved) {
+    if (upper_word == k) return true;
+  }
+  return false;
+}
+
 const char* kSupported = "supported: INTEGER, INT, REAL, TEXT, BLOB, ANY; NOT NULL; INTEGER PRIMARY KEY";
 
 Status column_error(std::string_view table, const std::string& col, const std::string& what) {
@@ -132,11 +149,11 @@ Status parse_column(std::string_view table, std::string_view arg, Column* col, b
     if (u == "PRIMARY" || u == "UNIQUE" || u == "CHECK" || u == "FOREIGN" || u == "CONSTRAINT") {
       return Status::Error("alex: table constraints are not supported: " + std::string(arg));
     }
+    if (reserved(u)) return Status::Error("alex: near \"" + name.text + "\": syntax error");
   }
   if (name.kind != Token::Kind::kWord && name.kind != Token::Kind::kQuoted) {
     return Status::Error("alex: expected a column name in table " + std::string(table) + ": " + std::string(arg));
   }
-  if (name.text.empty()) return Status::Error("alex: empty column name in table " + std::string(table));
   col->name = name.text;
   for (const char* reserved : {"rowid", "_rowid_", "oid"}) {
     if (same_name(col->name, reserved)) {
@@ -169,38 +186,40 @@ Status parse_column(std::string_view table, std::string_view arg, Column* col, b
   }
   col->type_name = u;
 
-  bool seen_not_null = false, seen_null = false, seen_key = false;
+  // NOT NULL and NULL may repeat, as in SQLite; ASC or DESC only right
+  // after PRIMARY KEY.
+  bool seen_key = false, after_key = false;
   for (Token t = lex.next(); t.kind != Token::Kind::kEnd; t = lex.next()) {
+    const bool follows_key = after_key;
+    after_key = false;
     if (is_word(t, "NOT")) {
       if (!is_word(lex.next(), "NULL")) return column_error(table, col->name, "expected NULL after NOT");
-      if (seen_not_null) return column_error(table, col->name, "NOT NULL given twice");
-      seen_not_null = true;
       col->not_null = true;
     } else if (is_word(t, "NULL")) {
-      if (seen_null) return column_error(table, col->name, "NULL given twice");
-      seen_null = true;
+      // No constraint: a column may hold NULL unless NOT NULL says so.
     } else if (is_word(t, "PRIMARY")) {
       if (!is_word(lex.next(), "KEY")) return column_error(table, col->name, "expected KEY after PRIMARY");
       if (seen_key) return column_error(table, col->name, "PRIMARY KEY given twice");
-      seen_key = true;
+      seen_key = after_key = true;
       if (u != "INTEGER") {
         return column_error(table, col->name,
                             "PRIMARY KEY is supported only as INTEGER PRIMARY KEY, which names the rowid (the key "
                             "the index orders)");
       }
-    } else if (is_word(t, "ASC") && seen_key) {
+    } else if (is_word(t, "ASC") && follows_key) {
       // INTEGER PRIMARY KEY ASC is the rowid alias too.
-    } else if (is_word(t, "DESC") && seen_key) {
+    } else if (is_word(t, "DESC") && follows_key) {
       return column_error(table, col->name, "INTEGER PRIMARY KEY DESC is not a rowid alias in SQLite");
     } else if (is_word(t, "AUTOINCREMENT")) {
       return column_error(table, col->name, "AUTOINCREMENT is not supported");
     } else if (t.kind == Token::Kind::kWord) {
       const std::string w = upper(t.text);
       const char* known[] = {"DEFAULT", "CHECK", "UNIQUE", "COLLATE", "REFERENCES", "GENERATED", "AS",
-                             "CONSTRAINT", "ON", "HIDDEN"};
+                             "CONSTRAINT", "HIDDEN"};
       for (const char* k : known) {
         if (w == k) return column_error(table, col->name, w + " is not supported");
       }
+      if (w == "ON") return column_error(table, col->name, "ON CONFLICT is not supported");
       return column_error(table, col->name, "unexpected '" + t.text + "'");
     } else if (t.kind == Token::Kind::kPunct && t.text == "(") {
       return column_error(table, col->name, "unsupported type '" + type.text + "(" + lex.rest() + "'");

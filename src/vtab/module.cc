@@ -1296,6 +1296,10 @@ int x_release(sqlite3_vtab* v, int n) {
 }
 int x_rollback_to(sqlite3_vtab* v, int n) {
   TableState& st = *table_of(v)->state;
+  // What an xSync wrote since the savepoint (a COMMIT that then failed
+  // with SQLITE_BUSY) SQLite has undone with it: the next xSync writes
+  // again.
+  st.synced_version = ~uint64_t{0};
   return st.stale ? SQLITE_OK : changing(st, [&] {
     st.store.rollback_to(n);
     return SQLITE_OK;

@@ -1215,7 +1215,9 @@ TEST(DurabilityTest, DropOfATableWrittenInTheTransactionFails) {
 // shadow tables; the retry took that for done and lost what the
 // transaction changed in between. A reconnect in between (a ROLLBACK TO
 // after a schema change) took the meta row that attempt wrote for another
-// state and replaced the cache, losing the changes too.
+// state and replaced the cache, losing the changes too. A second failed
+// COMMIT inside a savepoint that a ROLLBACK TO then undid (with what that
+// COMMIT wrote) was taken for written too.
 TEST(DurabilityTest, CommitRetriedAfterBusyWritesLaterChanges) {
   const std::string write = "INSERT INTO t VALUES(2, 'two'); UPDATE t SET s = 'uno' WHERE k = 1;"
                             "INSERT INTO nat VALUES(2, 'two'); UPDATE nat SET s = 'uno' WHERE k = 1;";
@@ -1223,11 +1225,13 @@ TEST(DurabilityTest, CommitRetriedAfterBusyWritesLaterChanges) {
   const struct {
     std::string between;  // after the failed COMMIT
     std::string rows;     // in t afterwards
+    std::string undone = "";  // after a second failed COMMIT
   } cases[] = {
       {"", "int:1|text:'one'"},
       {write, changed},
       {write + "SAVEPOINT x; CREATE TABLE z(q); ROLLBACK TO x; SELECT count(*) FROM t;", changed},
       {"SAVEPOINT x; CREATE TABLE z(q); ROLLBACK TO x; SELECT count(*) FROM t;" + write, changed},
+      {write + "SAVEPOINT x;", changed, "ROLLBACK TO x"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.between);
@@ -1242,6 +1246,10 @@ TEST(DurabilityTest, CommitRetriedAfterBusyWritesLaterChanges) {
       ASSERT_FALSE(sqlite3_get_autocommit(a.handle()));
       const Result between = a.run(c.between);
       ASSERT_TRUE(between.ok()) << between.str();
+      if (!c.undone.empty()) {
+        ASSERT_EQ(a.run("COMMIT").rc, SQLITE_BUSY);
+        ASSERT_TRUE(a.run(c.undone).ok());
+      }
       ASSERT_TRUE(b.run("COMMIT").ok());
       const Result commit = a.run("COMMIT");
       ASSERT_TRUE(commit.ok()) << commit.str();

@@ -1212,6 +1212,14 @@ int x_sync(sqlite3_vtab* v) {
       if (st.store.version() == st.synced_version) return SQLITE_OK;
     } else {
       const bool not_ours = rc == SQLITE_CORRUPT_VTAB || (rc == SQLITE_OK && !based_on(meta, st));
+      if (rc == SQLITE_OK && not_ours && st.created_in_txn) {
+        // Created in this transaction, and a ROLLBACK TO undid the CREATE
+        // while a table of the same name came back (a DROP or RENAME it
+        // undid too): the rows went with the CREATE. (SQLite announces no
+        // savepoint older than the CREATE to the new table.)
+        t->registry->erase(t->db_name, st.name);
+        return SQLITE_OK;
+      }
       if (not_ours && !changed) return SQLITE_OK;
       if (not_ours) {
         err = "alex: table " + st.name + " was dropped, created or renamed and rolled back within this transaction; "

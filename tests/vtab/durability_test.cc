@@ -1122,6 +1122,12 @@ TEST(DurabilityTest, RenameInATransactionMatchesNative) {
            "ALTER TABLE t RENAME TO u; INSERT INTO u VALUES(3, 'w3'); COMMIT",
            "BEGIN; SAVEPOINT a; INSERT INTO t VALUES(2, 'w2'); CREATE TABLE z(a); ROLLBACK TO a;"
            "ALTER TABLE t RENAME TO u; COMMIT",
+           // A table created (and written) under the name of one renamed
+           // away, both undone: the rows went with the CREATE.
+           "BEGIN; INSERT INTO u0 VALUES(501, 'u'); SAVEPOINT a; ALTER TABLE t RENAME TO u; {CREATE t};"
+           "INSERT INTO t VALUES(12, 'x'); ROLLBACK TO a; COMMIT",
+           "BEGIN; INSERT INTO u0 VALUES(501, 'u'); SAVEPOINT a; DROP TABLE t; {CREATE t};"
+           "INSERT INTO t VALUES(12, 'x'); ROLLBACK TO a; INSERT INTO t VALUES(13, 'y'); COMMIT",
        }) {
     SCOPED_TRACE(script);
     std::string out[2];
@@ -1132,7 +1138,12 @@ TEST(DurabilityTest, RenameInATransactionMatchesNative) {
                                   : std::string(kTwoColumns) + ";" + create_u0 + ";");
       {
         Db db(path);
-        Result r = db.run(std::string("INSERT INTO t VALUES(10, 'orig'); INSERT INTO u0 VALUES(500, 'u0');") + script);
+        std::string sql = script;
+        if (const size_t at = sql.find("{CREATE t}"); at != std::string::npos) {
+          sql.replace(at, 10, native ? "CREATE TABLE t(k INTEGER PRIMARY KEY, s TEXT) STRICT"
+                                     : "CREATE VIRTUAL TABLE t USING alex(k INTEGER PRIMARY KEY, s TEXT)");
+        }
+        Result r = db.run("INSERT INTO t VALUES(10, 'orig'); INSERT INTO u0 VALUES(500, 'u0');" + sql);
         EXPECT_TRUE(r.ok()) << r.str();
       }
       Db db(path);

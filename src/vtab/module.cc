@@ -490,6 +490,21 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
         *err = sqlite3_mprintf("%s", msg.c_str());
         return rc;
       }
+      // A ROLLBACK TO undid both a rename of this table and a CREATE under
+      // its old name: the created table's cache holds the name, and the
+      // table's own, still in the transaction, is registered under the name
+      // it was renamed to. Take that one back.
+      std::shared_ptr<TableState>* renamed = registry->renamed_in_transaction(db_name, name);
+      if (!current && renamed && renamed != known) {
+        if ((rc = still_current(db, db_name, name, schema.declaration(), **renamed, &current, &msg)) != SQLITE_OK) {
+          *err = sqlite3_mprintf("%s", msg.c_str());
+          return rc;
+        }
+        if (current) {
+          registry->erase(db_name, name);  // the created table's (found first, as `known`)
+          known = registry->renamed_in_transaction(db_name, name);
+        }
+      }
     }
     if (known && !create && current) {
       st = *known;  // reconnected: the cache is still this connection's (checked now or at the first use)

@@ -1128,6 +1128,9 @@ TEST(DurabilityTest, RenameInATransactionMatchesNative) {
            "INSERT INTO t VALUES(12, 'x'); ROLLBACK TO a; COMMIT",
            "BEGIN; INSERT INTO u0 VALUES(501, 'u'); SAVEPOINT a; DROP TABLE t; {CREATE t};"
            "INSERT INTO t VALUES(12, 'x'); ROLLBACK TO a; INSERT INTO t VALUES(13, 'y'); COMMIT",
+           // ... and then another table takes the name t was renamed to.
+           "BEGIN; DELETE FROM t WHERE k = 99; SAVEPOINT a; ALTER TABLE t RENAME TO u; {CREATE t}; ROLLBACK TO a;"
+           "DELETE FROM t WHERE k = 10; INSERT INTO t VALUES(4, 'new'); ALTER TABLE u0 RENAME TO u; COMMIT",
        }) {
     SCOPED_TRACE(script);
     std::string out[2];

@@ -478,7 +478,8 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
     sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
 
     std::shared_ptr<TableState>* known = registry->find(db_name, name);
-    if (known == nullptr && !create) known = registry->renamed_in_transaction(db_name, name);
+    const bool by_old_name = known == nullptr && !create;
+    if (by_old_name) known = registry->renamed_in_transaction(db_name, name);
     const bool unread = !create && connect_without_reading(db, db_name) && !(known && (*known)->store.in_transaction());
     std::shared_ptr<TableState> st;
     // Unread, the cache is checked at the first use against its own
@@ -490,6 +491,9 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
         *err = sqlite3_mprintf("%s", msg.c_str());
         return rc;
       }
+      // Found by its old name but not this table's: the cache of a table
+      // renamed away in this transaction, which keeps its entry.
+      if (by_old_name && !current) known = nullptr;
       // A ROLLBACK TO undid both a rename of this table and a CREATE under
       // its old name: the created table's cache holds the name, and the
       // table's own, still in the transaction, is registered under the name

@@ -1163,6 +1163,31 @@ TEST(DurabilityTest, RenameInATransactionMatchesNative) {
   }
 }
 
+// A table created, renamed to v and written in a transaction, then one
+// created under its old name, dropped, and the DROP undone: the reconnect
+// of w found v's cache by its old name and, not w's, replaced it, so v's
+// row was lost from this connection's reads. (w was cached before another
+// connection dropped it.)
+TEST(DurabilityTest, ReconnectByOldNameKeepsTheRenamedCache) {
+  const std::string create_w = "CREATE VIRTUAL TABLE w USING alex(k INTEGER PRIMARY KEY, s TEXT)";
+  const std::string path = fresh_db("old_name", create_w);
+  {
+    Db a(path), b(path);
+    one(a, "SELECT * FROM w");
+    ASSERT_TRUE(b.run("DROP TABLE w").ok());
+    const Result r = a.run("BEGIN; SAVEPOINT a; " + create_w + "; ALTER TABLE w RENAME TO v;"
+                           "INSERT INTO v VALUES(1, 'a6'); " + create_w + "; SAVEPOINT b; DROP TABLE w; ROLLBACK TO b");
+    ASSERT_TRUE(r.ok()) << r.str();
+    EXPECT_EQ(one(a, "SELECT count(*) FROM w"), "int:0");  // connects w, then v
+    EXPECT_EQ(one(a, "SELECT * FROM v"), "int:1|text:'a6'");
+    ASSERT_TRUE(a.run("COMMIT").ok());
+  }
+  Db db(path);
+  EXPECT_EQ(one(db, "SELECT * FROM v"), "int:1|text:'a6'");
+  EXPECT_EQ(one(db, "SELECT count(*) FROM w"), "int:0");
+  remove_db(path);
+}
+
 // RENAME of a table with uncommitted changes fails (the README's
 // difference), and loses nothing: a ROLLBACK TO that undid the rename
 // would leave the changes in a cache under names the shadow tables no

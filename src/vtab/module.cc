@@ -499,7 +499,7 @@ int open_table(sqlite3* db, void* aux, int argc, const char* const* argv, sqlite
       // table's own, still in the transaction, is registered under the name
       // it was renamed to. Take that one back.
       std::shared_ptr<TableState>* renamed = registry->renamed_in_transaction(db_name, name);
-      if (!current && renamed && renamed != known) {
+      if (!current && !by_old_name && renamed && renamed != known) {
         if ((rc = still_current(db, db_name, name, schema.declaration(), **renamed, &current, &msg)) != SQLITE_OK) {
           *err = sqlite3_mprintf("%s", msg.c_str());
           return rc;

@@ -92,6 +92,10 @@ inline std::string outcome_text(const Db& db, const Statement& statement, Result
   }
   sqlite3* h = db.handle();
   std::string text = result.str() + "\n[autocommit=" + std::to_string(sqlite3_get_autocommit(h));
+  // Out of a transaction, a finished statement leaves no read or write
+  // open on any database (a statement the module failed to reset would).
+  // Inside one, the states may differ: probe() reads the native side.
+  if (sqlite3_get_autocommit(h) && sqlite3_txn_state(h, nullptr) != SQLITE_TXN_NONE) text += " (a transaction is open)";
   if (!kTolerateChangesAfterCommit || statement.kind == Kind::kWrite) {
     text += " changes=" + std::to_string(sqlite3_changes64(h));
   }

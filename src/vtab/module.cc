@@ -1190,18 +1190,35 @@ int x_sync(sqlite3_vtab* v) {
     // was undone (ROLLBACK TO), a native table's commit still writes the
     // pages they touched, so that another connection's read transaction
     // begun before it can no longer write (SQLITE_BUSY); a new generation
-    // of the same rows does the same here, where it can (a ROLLBACK TO may
-    // also have undone a rename or a CREATE of the table, and the shadow
-    // tables are not the ones it wrote).
+    // of the same rows does the same here, where it can: not when a
+    // ROLLBACK TO also undid a rename or a CREATE of the table (the shadow
+    // tables are not the ones it wrote), nor when the schema cannot be
+    // read. That happens: after a ROLLBACK TO undid a schema change,
+    // SQLite reloads every attached schema, main first, and another
+    // connection may hold the lock that needs (SQLITE_BUSY). Changed rows
+    // then fail the commit, which can be retried; taking "cannot read" for
+    // "absent" would drop them.
     const bool changed = st.store.changed_in_transaction();
     if (!changed && st.store.version() == st.begin_version) return SQLITE_OK;
+    int rc = SQLITE_OK;
+    auto unreadable = [&](int lookup) {
+      if (lookup == SQLITE_ROW || lookup == SQLITE_DONE) return false;
+      rc = changed ? lookup : SQLITE_OK;
+      if (changed) set_error(v, sqlite3_errmsg(t->db));
+      return true;
+    };
     // A rename in this transaction that a ROLLBACK TO undid, and nothing
     // has reconnected the table since: the shadow tables have their old
     // names again.
-    if (sqlite3_stricmp(st.name.c_str(), st.txn_name.c_str()) != 0 && !shadow_exists(t->db, t->db_name, st.name) &&
-        shadow_exists(t->db, t->db_name, st.txn_name) && t->registry->find(t->db_name, st.txn_name) == nullptr) {
-      t->writer.finalize();
-      t->registry->rename(t->state, st.txn_name);
+    if (sqlite3_stricmp(st.name.c_str(), st.txn_name.c_str()) != 0) {
+      const int now = find_shadow(t->db, t->db_name, st.name);
+      if (unreadable(now)) return rc;
+      const int before = now == SQLITE_DONE ? find_shadow(t->db, t->db_name, st.txn_name) : SQLITE_DONE;
+      if (unreadable(before)) return rc;
+      if (before == SQLITE_ROW && t->registry->find(t->db_name, st.txn_name) == nullptr) {
+        t->writer.finalize();
+        t->registry->rename(t->state, st.txn_name);
+      }
     }
     // A cache no longer registered under its name belongs to a table a
     // ROLLBACK TO removed (created after the savepoint) or that a
@@ -1212,9 +1229,13 @@ int x_sync(sqlite3_vtab* v) {
     if (registered == nullptr || registered->get() != &st) return SQLITE_OK;
     // Created in this transaction, and a ROLLBACK TO undid the CREATE: its
     // rows went with it.
-    if (st.created_in_txn && !virtual_table_exists(t->db, t->db_name, st.name)) {
-      t->registry->erase(t->db_name, st.name);
-      return SQLITE_OK;
+    if (st.created_in_txn) {
+      const int exists = find_virtual_table(t->db, t->db_name, st.name);
+      if (unreadable(exists)) return rc;
+      if (exists == SQLITE_DONE) {
+        t->registry->erase(t->db_name, st.name);
+        return SQLITE_OK;
+      }
     }
     std::string err;
     // The shadow tables must still hold the state this cache is based on:
@@ -1222,7 +1243,8 @@ int x_sync(sqlite3_vtab* v) {
     // a cache whose names or history are no longer its shadow tables'.
     // Writing then would overwrite another table's rows; fail the commit.
     Meta meta;
-    int rc = shadow_read_meta(t->db, t->db_name, st.name, &meta, &err);
+    rc = shadow_read_meta(t->db, t->db_name, st.name, &meta, &err);
+    if (rc != SQLITE_OK && !changed) return SQLITE_OK;  // unreadable, or not ours (corrupt)
     if (rc == SQLITE_OK && synced_by(meta, st)) {
       // Written already: by another sqlite3_vtab sharing this cache, or by
       // a COMMIT that failed afterwards with SQLITE_BUSY, which leaves the

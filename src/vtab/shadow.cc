@@ -160,12 +160,12 @@ ReadSnapshot::ReadSnapshot(sqlite3* db, const std::string& schema, const std::st
 
 ReadSnapshot::~ReadSnapshot() { sqlite3_finalize(stmt_); }
 
-bool shadow_exists(sqlite3* db, const std::string& schema, const std::string& table) {
-  return find_table(db, schema, table + "_meta", false) == SQLITE_ROW;
+int find_shadow(sqlite3* db, const std::string& schema, const std::string& table) {
+  return find_table(db, schema, table + "_meta", false);
 }
 
-bool virtual_table_exists(sqlite3* db, const std::string& schema, const std::string& table) {
-  return find_table(db, schema, table, true) == SQLITE_ROW;
+int find_virtual_table(sqlite3* db, const std::string& schema, const std::string& table) {
+  return find_table(db, schema, table, true);
 }
 
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err) {

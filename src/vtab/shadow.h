@@ -57,12 +57,12 @@ int shadow_create(sqlite3* db, const std::string& schema, const std::string& tab
 int shadow_drop(sqlite3* db, const std::string& schema, const std::string& table, std::string* err);
 int shadow_rename(sqlite3* db, const std::string& schema, const std::string& from, const std::string& to,
                   std::string* err);
-// Whether the meta shadow table of `table` exists (false also when the
-// schema cannot be read).
-bool shadow_exists(sqlite3* db, const std::string& schema, const std::string& table);
-// Whether `table` is a virtual table of the schema (false also when the
-// schema cannot be read).
-bool virtual_table_exists(sqlite3* db, const std::string& schema, const std::string& table);
+// Whether the meta shadow table of `table` exists: SQLITE_ROW if so,
+// SQLITE_DONE if not, else the error that kept the schema from being read
+// (SQLITE_BUSY when loading it needs a lock another connection holds).
+int find_shadow(sqlite3* db, const std::string& schema, const std::string& table);
+// Whether `table` is a virtual table of the schema, as find_shadow answers.
+int find_virtual_table(sqlite3* db, const std::string& schema, const std::string& table);
 // SQLITE_CORRUPT_VTAB when the meta row is missing or malformed, or is not
 // the table's only row.
 int shadow_read_meta(sqlite3* db, const std::string& schema, const std::string& table, Meta* meta, std::string* err);

@@ -1188,6 +1188,65 @@ TEST(DurabilityTest, ReconnectByOldNameKeepsTheRenamedCache) {
   remove_db(path);
 }
 
+// After a ROLLBACK TO undid a schema change, SQLite reloads every schema
+// before its next statement, main's first; with another connection holding
+// PENDING on main (its COMMIT met this connection's read), that fails with
+// SQLITE_BUSY. A COMMIT of changes to an attached file needs no statement
+// natively and commits; the module's commit reads the schema.
+class SchemaBusyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(a_.run("ATTACH '" + aux_ + "' AS aux").ok());
+    // b_ keeps PENDING on main.
+    ASSERT_TRUE(b_.run("BEGIN; INSERT INTO base VALUES(1)").ok());
+    ASSERT_TRUE(a_.run("BEGIN; SELECT count(*) FROM main.base").ok());
+    ASSERT_EQ(b_.run("COMMIT").rc, SQLITE_BUSY);
+    ASSERT_TRUE(a_.run("COMMIT").ok());
+  }
+  void TearDown() override {
+    b_.run("ROLLBACK");
+    remove_db(path_);
+    remove_db(aux_);
+  }
+  static constexpr const char* kUndoSchemaChange = "SAVEPOINT s; CREATE TABLE aux.q(x); ROLLBACK TO s; RELEASE s";
+
+  const std::string path_ = fresh_db("schema_busy", "PRAGMA journal_mode=DELETE; CREATE TABLE base(a)");
+  const std::string aux_ = fresh_db("schema_busy_aux", std::string(kTwoColumns) + "; INSERT INTO t VALUES(1, 'one')");
+  Db a_{path_}, b_{path_};
+};
+
+// Every change undone: nothing to write, and the commit succeeds, as
+// natively (it failed with SQLITE_BUSY).
+TEST_F(SchemaBusyTest, CommitOfUndoneChangesWritesNothing) {
+  ASSERT_TRUE(a_.run(std::string("BEGIN; SAVEPOINT u; INSERT INTO aux.t VALUES(2, 'undone'); ROLLBACK TO u;") +
+                     kUndoSchemaChange)
+                  .ok());
+  const Result commit = a_.run("COMMIT");
+  EXPECT_TRUE(commit.ok()) << commit.str();
+  EXPECT_EQ(one(Db(aux_), "SELECT * FROM t"), "int:1|text:'one'");
+}
+
+// The failed lookup of a table created in the transaction was taken for
+// "the CREATE was undone", and the COMMIT succeeded without its rows. Now
+// it fails (README), keeps the transaction, and commits once the lock is
+// gone.
+TEST_F(SchemaBusyTest, CommitOfChangesFailsAndKeepsThem) {
+  ASSERT_TRUE(a_.run(std::string("BEGIN; CREATE VIRTUAL TABLE aux.w USING alex(k INTEGER PRIMARY KEY, s TEXT);"
+                                 "INSERT INTO aux.w VALUES(1, 'w1'), (2, 'w2'); INSERT INTO aux.t VALUES(3, 'three');") +
+                     kUndoSchemaChange)
+                  .ok());
+  const Result busy = a_.run("COMMIT");
+  EXPECT_EQ(busy.rc, SQLITE_BUSY) << busy.str();
+  EXPECT_FALSE(sqlite3_get_autocommit(a_.handle()));
+  ASSERT_TRUE(b_.run("ROLLBACK").ok());
+  const Result commit = a_.run("COMMIT");
+  EXPECT_TRUE(commit.ok()) << commit.str();
+  Db db(aux_);
+  EXPECT_EQ(one(db, "SELECT * FROM w"), "int:1|text:'w1'\nint:2|text:'w2'");
+  EXPECT_EQ(one(db, "SELECT * FROM t"), "int:1|text:'one'\nint:3|text:'three'");
+  EXPECT_EQ(one(db, "SELECT alex_check('w') || alex_check('t')"), "text:'okok'");
+}
+
 // RENAME of a table with uncommitted changes fails (the README's
 // difference), and loses nothing: a ROLLBACK TO that undid the rename
 // would leave the changes in a cache under names the shadow tables no

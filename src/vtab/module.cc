@@ -618,9 +618,12 @@ int x_rename(sqlite3_vtab* v, const char* new_name) {
     }
     // An entry under the new name is stale: that table is gone. Unless it
     // holds a transaction's changes: then a ROLLBACK TO undid its rename,
-    // and it goes back to its name from before.
+    // and it goes back to its name from before, if no other cache took
+    // that name (then the ROLLBACK TO undid its CREATE too, and the name
+    // is another table's again).
     if (std::shared_ptr<TableState>* held = t->registry->find(t->db_name, new_name)) {
-      if ((*held)->store.in_transaction() && sqlite3_stricmp((*held)->txn_name.c_str(), new_name) != 0) {
+      if ((*held)->store.in_transaction() && sqlite3_stricmp((*held)->txn_name.c_str(), new_name) != 0 &&
+          t->registry->find(t->db_name, (*held)->txn_name) == nullptr) {
         t->registry->rename(*held, (*held)->txn_name);
       } else {
         t->registry->erase(t->db_name, new_name);

@@ -1188,6 +1188,33 @@ TEST(DurabilityTest, ReconnectByOldNameKeepsTheRenamedCache) {
   remove_db(path);
 }
 
+// A table created as v and renamed to x, both undone by ROLLBACK TO, left
+// its cache registered under x; a rename of another table to x then gave
+// that cache back its old name v, beside v's own cache holding the row just
+// inserted. The next connect of v found the stale cache first and read the
+// shadow tables afresh, and the commit skipped v's own cache as no longer
+// registered: the row was lost, and COMMIT succeeded.
+TEST(DurabilityTest, RenameOntoTheNameOfAnUndoneCreateKeepsRows) {
+  const std::string create = "CREATE VIRTUAL TABLE {T} USING alex(k INTEGER PRIMARY KEY, s TEXT)";
+  const std::string path =
+      fresh_db("undone_create", for_table(create, "t") + "; " + for_table(create, "u") + "; ALTER TABLE u RENAME TO v");
+  {
+    Db db(path);
+    const Result r = db.run("SAVEPOINT a; DROP TABLE v; " + for_table(create, "v") +
+                            "; ALTER TABLE v RENAME TO x; ROLLBACK TO a; INSERT INTO v VALUES(2, 'two');"
+                            "ALTER TABLE t RENAME TO x; INSERT INTO x SELECT k + 1, s FROM v");
+    ASSERT_TRUE(r.ok()) << r.str();
+    EXPECT_EQ(one(db, "SELECT * FROM v"), "int:2|text:'two'");
+    EXPECT_EQ(one(db, "SELECT * FROM x"), "int:3|text:'two'");
+    ASSERT_TRUE(db.run("RELEASE a").ok());
+  }
+  Db db(path);
+  EXPECT_EQ(one(db, "SELECT * FROM v"), "int:2|text:'two'");
+  EXPECT_EQ(one(db, "SELECT * FROM x"), "int:3|text:'two'");
+  EXPECT_EQ(one(db, "SELECT alex_check('v') || alex_check('x')"), "text:'okok'");
+  remove_db(path);
+}
+
 // After a ROLLBACK TO undid a schema change, SQLite reloads every schema
 // before its next statement, main's first; with another connection holding
 // PENDING on main (its COMMIT met this connection's read), that fails with

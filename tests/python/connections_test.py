@@ -1,16 +1,21 @@
 #!/usr/bin/python3
 """Random transaction sequences on two connections, alex against native.
 
-Two database files, one with `alex` tables and one with native STRICT tables
-of the same columns, get the same random actions from two connections each:
-c1 writes in transactions and savepoints, renames, creates and drops tables
-(an alex one among them) and reconnects; c2 opens read transactions, writes,
-commits or rolls back, and reconnects, so c1's COMMITs meet SQLITE_BUSY and
-c2 reads old snapshots (WAL). After every action both files must agree on
-the action's result (rows, or error name and message), on each connection's
-transaction state and on every table as c1 sees it; at every point where c1
-holds no transaction, fresh connections must see the same tables and
-`alex_check` must say ok for every alex table.
+Two pairs of database files, one with `alex` tables and one with native
+STRICT tables of the same columns, each pair a main file and a file both
+connections ATTACH as `aux`, get the same random actions from two
+connections each, in rollback-journal mode and in WAL mode: each connection
+writes in transactions and savepoints that may span both files, creates,
+drops and renames tables in either file (`alex` ones, a plain one in main),
+reads the schema, opens read transactions and reconnects, so COMMITs meet
+SQLITE_BUSY and old snapshots (WAL) meet the other connection's schema
+changes. After every action both sides must agree on the action's result
+(rows, or error name and message), on each connection's transaction state
+and on every table as the acting connection sees it (unless the action only
+opened a transaction: reading then would take its snapshot early); when the
+acting connection holds no transaction, fresh connections must see the same
+tables and `alex_check` must say ok for every alex table, on the acting
+connection and on a fresh one.
 
 Known, documented differences are not produced: DROP and RENAME of an alex
 table with uncommitted changes are refused (README), so an action that
@@ -37,9 +42,17 @@ import unittest
 
 from load_test import EXTENSION
 
-TABLES = ("t", "t2", "t3", "x", "z")  # x: t renamed; z: a plain table
-KEYED = ("t", "t2", "t3", "x")        # alex tables on the alex side
+# x: t renamed; z: a plain table; t3 and aux.t3 are created and dropped.
+# Actions name main's tables unqualified: t is aux.t when main has none.
+TABLES = ("main.t", "main.t2", "main.t3", "main.x", "main.z", "aux.t", "aux.t3", "aux.x")
+KEYED = tuple(name for name in TABLES if name != "main.z")  # alex tables on the alex side
+CREATED = ("t3", "aux.t3")
 COLUMNS = "(k INTEGER PRIMARY KEY, s TEXT)"
+# The "schema" action: the tables' names in both files, without alex's
+# shadow tables.
+NOT_SHADOW = r"name NOT LIKE '%\_meta' ESCAPE '\' AND name NOT LIKE '%\_chunks' ESCAPE '\'"
+SCHEMA = ("SELECT name FROM main.sqlite_schema WHERE %s UNION ALL "
+          "SELECT 'aux.' || name FROM aux.sqlite_schema WHERE %s ORDER BY 1" % (NOT_SHADOW, NOT_SHADOW))
 FIRST_SEED = int(os.environ.get("ALEX_TEST_SEED", "20261202"))
 SEQUENCES = max(1, int(16 * float(os.environ.get("ALEX_TEST_SCALE", "1"))))
 ACTIONS = 300
@@ -71,20 +84,40 @@ def create_sql(name, alex):
     return "CREATE TABLE %s%s STRICT" % (name, COLUMNS)
 
 
+def opens(what):
+    """Whether the action at most opens a transaction: it changes nothing
+    to read, and reading after it would take the snapshot early."""
+    return what.startswith(("BEGIN", "SAVEPOINT")) and not what.startswith("BEGIN; ")
+
+
 class Side:
-    """One database file (alex or native) and its two connections."""
+    """One pair of database files (alex or native), main and aux, and its
+    two connections."""
 
     def __init__(self, directory, alex, journal_mode):
         self.alex = alex
         self.path = os.path.join(directory, "alex.db" if alex else "native.db")
-        c = connect(self.path, alex)
-        c.execute("PRAGMA journal_mode=%s" % journal_mode).fetchall()
-        for name in ("t", "t2"):
+        self.aux_path = os.path.join(directory, "alex-aux.db" if alex else "native-aux.db")
+        c = self.connect()
+        for schema in ("main", "aux"):
+            c.execute("PRAGMA %s.journal_mode=%s" % (schema, journal_mode)).fetchall()
+        for name in ("t", "t2", "aux.t"):
             c.execute(create_sql(name, alex))
         c.execute("INSERT INTO t VALUES (1,'a'),(2,'b'),(3,'c'),(5,'e')")
         c.execute("INSERT INTO t2 VALUES (2,'x'),(4,'y')")
+        c.execute("INSERT INTO aux.t VALUES (1,'p'),(4,'q'),(6,'r')")
         c.close()
-        self.conns = {"c1": connect(self.path, alex), "c2": connect(self.path, alex)}
+        self.conns = {"c1": self.connect(), "c2": self.connect()}
+
+    def connect(self):
+        """A connection with aux attached, or None when the ATTACH is busy
+        (in rollback-journal mode, while a COMMIT that met SQLITE_BUSY
+        keeps its PENDING lock)."""
+        c = connect(self.path, self.alex)
+        if run(c, "ATTACH '%s' AS aux" % self.aux_path) == ("ok", []):
+            return c
+        c.close()
+        return None
 
     def close(self):
         for c in self.conns.values():
@@ -93,13 +126,18 @@ class Side:
     def do(self, action):
         who, what = action
         c = self.conns[who]
-        if what == "reconnect":
+        if what == "reconnect":  # keeps c when the new connection is busy
+            new = self.connect()
+            if new is None:
+                return ("busy",)
             c.close()
-            self.conns[who] = connect(self.path, self.alex)
+            self.conns[who] = new
             return ("ok",)
-        if what == "CREATE t3":
-            return run(c, create_sql("t3", self.alex))
-        if what.startswith("BEGIN; "):  # c2: a read transaction
+        if what == "schema":
+            return run(c, SCHEMA)
+        if what.startswith("CREATE ") and what[len("CREATE "):] in CREATED:
+            return run(c, create_sql(what[len("CREATE "):], self.alex))
+        if what.startswith("BEGIN; "):  # a read transaction
             begin = run(c, "BEGIN") if not c.in_transaction else ("ok", [])
             return (begin, run(c, what[len("BEGIN; "):]))
         return run(c, what)
@@ -108,38 +146,45 @@ class Side:
         return {name: run(c, "SELECT * FROM %s ORDER BY 1" % name) for name in TABLES}
 
 
-def refused(result, action, c1_in_transaction):
+def refused(result, what, in_transaction):
     """Whether alex refused a DROP or RENAME of a table with uncommitted
     changes (README, "Differences from a native STRICT table")."""
-    what = action[1]
-    if result[0] != "error" or not c1_in_transaction:
+    if result[0] != "error" or not in_transaction:
         return False
     if what.startswith("ALTER TABLE"):
         return "has uncommitted changes" in result[2]
-    return what.startswith("DROP TABLE t3") and result[2] == "SQL logic error"
+    return what.startswith("DROP TABLE") and what.split()[-1] in CREATED and result[2] == "SQL logic error"
 
 
 def compare(alex, native, action):
     """Runs one action on both sides; returns None, "skip", or what differs."""
-    c1_in_transaction = alex.conns["c1"].in_transaction
+    who, what = action
+    in_transaction = alex.conns[who].in_transaction
     a = alex.do(action)
-    if refused(a, action, c1_in_transaction):
+    if refused(a, what, in_transaction):
         return "skip"
     n = native.do(action)
     if a != n:
         return "result: alex %r, native %r" % (a, n)
-    for who in ("c1", "c2"):
-        ia, inn = alex.conns[who].in_transaction, native.conns[who].in_transaction
+    for name in ("c1", "c2"):
+        ia, inn = alex.conns[name].in_transaction, native.conns[name].in_transaction
         if ia != inn:
-            return "%s in a transaction: alex %r, native %r" % (who, ia, inn)
-    ta, tn = alex.tables(alex.conns["c1"]), native.tables(native.conns["c1"])
+            return "%s in a transaction: alex %r, native %r" % (name, ia, inn)
+    if opens(what):
+        return None
+    ca, cn = alex.conns[who], native.conns[who]
+    ta, tn = alex.tables(ca), native.tables(cn)
     for name in TABLES:
         if ta[name] != tn[name]:
-            return "c1 reads %s: alex %r, native %r" % (name, ta[name], tn[name])
-    if alex.conns["c1"].in_transaction:
+            return "%s reads %s: alex %r, native %r" % (who, name, ta[name], tn[name])
+    if ca.in_transaction:
         return None
-    fa, fn = connect(alex.path, True), connect(native.path, False)
+    fa, fn = alex.connect(), native.connect()
     try:
+        if (fa is None) != (fn is None):
+            return "a new connection is busy: alex %r, native %r" % (fa is None, fn is None)
+        if fa is None:
+            return None
         ta, tn = alex.tables(fa), native.tables(fn)
         for name in TABLES:
             if ta[name] != tn[name]:
@@ -147,13 +192,15 @@ def compare(alex, native, action):
         for name in KEYED:
             if ta[name][0] != "ok":
                 continue
-            for who, c in (("a new connection", fa), ("c1", alex.conns["c1"])):
-                check = run(c, "SELECT alex_check('%s')" % name)
+            schema, _, table = name.rpartition(".")
+            for reader, c in (("a new connection", fa), (who, ca)):
+                check = run(c, "SELECT alex_check('%s', '%s')" % (table, schema or "main"))
                 if check not in (("ok", [("ok",)]), ("busy",)):
-                    return "alex_check('%s') on %s: %r" % (name, who, check)
+                    return "alex_check('%s') on %s: %r" % (name, reader, check)
     finally:
-        fa.close()
-        fn.close()
+        for c in (fa, fn):
+            if c is not None:
+                c.close()
     return None
 
 
@@ -177,7 +224,7 @@ def replay(actions, journal_mode):
 
 def generate(seed, n):
     rng = random.Random(seed)
-    tables = ["t"] * 5 + ["t2"] * 3 + ["t3"] * 3 + ["x"]
+    tables = ["t"] * 5 + ["t2"] * 3 + ["t3"] * 3 + ["x"] + ["aux.t"] * 3 + ["aux.t3"] * 2 + ["aux.x"]
 
     def key():
         r = rng.random()
@@ -199,7 +246,8 @@ def generate(seed, n):
         if r < 0.45:
             mode = rng.choice(["", "", "OR IGNORE ", "OR REPLACE ", "OR ROLLBACK ", "OR FAIL ", "OR ABORT "])
             if rng.random() < 0.1:
-                return "INSERT %sINTO %s SELECT k+%d, s FROM %s" % (mode, t, rng.randint(0, 3), rng.choice(["t", "t2"]))
+                return "INSERT %sINTO %s SELECT k+%d, s FROM %s" % (mode, t, rng.randint(0, 3),
+                                                                    rng.choice(["t", "t2", "aux.t"]))
             rows = ",".join("(%s,%s)" % (key(), value()) for _ in range(rng.choice([1, 1, 2, 3])))
             return "INSERT %sINTO %s VALUES %s" % (mode, t, rows)
         if r < 0.75:
@@ -208,7 +256,13 @@ def generate(seed, n):
             if q < 0.4:
                 return "UPDATE %s%s SET s=%s WHERE k=%s" % (mode, t, value(), key())
             if q < 0.7:
-                return "UPDATE %s%s SET k=%s WHERE k=%s" % (mode, t, key(), key())
+                # Never a key set to itself: natively that deletes and
+                # inserts the row, a write even when nothing changes (README,
+                # "Differences from a native STRICT table").
+                new, old = key(), key()
+                while new == old:
+                    new = key()
+                return "UPDATE %s%s SET k=%s WHERE k=%s" % (mode, t, new, old)
             if q < 0.85:
                 return "UPDATE %s SET k=k+100 WHERE k>%d" % (t, rng.randint(0, 10))
             return "UPDATE %s SET s=s||%s WHERE k<%d" % (t, value(), rng.randint(0, 10))
@@ -221,29 +275,49 @@ def generate(seed, n):
         # empty (README, "Differences from a native STRICT table").
         return "DELETE FROM %s WHERE 1" % t
 
+    def schema_change():
+        r = rng.random()
+        if r < 0.27:
+            return "CREATE " + rng.choice(CREATED)
+        if r < 0.47:
+            return "DROP TABLE " + rng.choice(CREATED)
+        if r < 0.73:  # x alone is aux.x when main has none
+            return rng.choice(["ALTER TABLE t RENAME TO x", "ALTER TABLE x RENAME TO t",
+                               "ALTER TABLE aux.t RENAME TO x", "ALTER TABLE aux.x RENAME TO t"])
+        return rng.choice(["CREATE TABLE z(a)", "DROP TABLE z", "CREATE TABLE IF NOT EXISTS z(a)",
+                           "DROP TABLE IF EXISTS z"])
+
+    begins = ["BEGIN", "BEGIN", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "BEGIN DEFERRED"]
     savepoints = ["s0", "s1", "s2", "S1"]
-    choices = [  # (weight, action maker)
-        (7, lambda: ("c1", rng.choice(["BEGIN", "BEGIN", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "BEGIN DEFERRED"]))),
-        (5, lambda: ("c1", rng.choice(["COMMIT", "END"]))),
-        (3, lambda: ("c1", "ROLLBACK")),
-        (6, lambda: ("c1", "SAVEPOINT " + rng.choice(savepoints))),
-        (4, lambda: ("c1", "RELEASE " + rng.choice(savepoints))),
-        (5, lambda: ("c1", "ROLLBACK TO " + rng.choice(savepoints))),
-        (32, lambda: ("c1", write())),
-        (4, lambda: ("c1", "CREATE t3")),
-        (3, lambda: ("c1", "DROP TABLE t3")),
-        (4, lambda: ("c1", rng.choice(["ALTER TABLE t RENAME TO x", "ALTER TABLE x RENAME TO t"]))),
-        (4, lambda: ("c1", rng.choice(["CREATE TABLE z(a)", "DROP TABLE z", "CREATE TABLE IF NOT EXISTS z(a)",
-                                       "DROP TABLE IF EXISTS z"]))),
-        (8, lambda: ("c2", "BEGIN; SELECT * FROM %s ORDER BY 1" % rng.choice(["t", "t", "t2", "t3", "x"]))),
-        (4, lambda: ("c2", write())),
-        (6, lambda: ("c2", rng.choice(["COMMIT", "ROLLBACK"]))),
-        (2, lambda: ("c1", "reconnect")),
-        (2, lambda: ("c2", "reconnect")),
-        (1, lambda: ("c1", "SELECT count(*), sum(k) FROM %s" % rng.choice(tables))),
+    choices = [  # (weight, connection, action maker)
+        (7, "c1", lambda: rng.choice(begins)),
+        (5, "c1", lambda: rng.choice(["COMMIT", "END"])),
+        (3, "c1", lambda: "ROLLBACK"),
+        (6, "c1", lambda: "SAVEPOINT " + rng.choice(savepoints)),
+        (4, "c1", lambda: "RELEASE " + rng.choice(savepoints)),
+        (5, "c1", lambda: "ROLLBACK TO " + rng.choice(savepoints)),
+        (32, "c1", write),
+        (15, "c1", schema_change),
+        (2, "c1", lambda: "reconnect"),
+        (1, "c1", lambda: "SELECT count(*), sum(k) FROM %s" % rng.choice(tables)),
+        (1, "c1", lambda: "schema"),
+        (8, "c2", lambda: "BEGIN; SELECT * FROM %s ORDER BY 1" % rng.choice(["t", "t", "t2", "t3", "x", "aux.t"])),
+        (2, "c2", lambda: rng.choice(begins)),
+        (6, "c2", lambda: rng.choice(["COMMIT", "END", "ROLLBACK"])),
+        (3, "c2", lambda: "SAVEPOINT " + rng.choice(savepoints)),
+        (2, "c2", lambda: "RELEASE " + rng.choice(savepoints)),
+        (2, "c2", lambda: "ROLLBACK TO " + rng.choice(savepoints)),
+        (8, "c2", write),
+        (4, "c2", schema_change),
+        (2, "c2", lambda: "reconnect"),
+        (1, "c2", lambda: "schema"),
     ]
-    weights = [w for w, _ in choices]
-    return [rng.choices(choices, weights)[0][1]() for _ in range(n)]
+    weights = [w for w, _, _ in choices]
+    actions = []
+    for _ in range(n):
+        _, who, make = rng.choices(choices, weights)[0]
+        actions.append((who, make()))
+    return actions
 
 
 def shrink(actions, journal_mode, failing):

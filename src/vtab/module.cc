@@ -1196,11 +1196,11 @@ int x_sync(sqlite3_vtab* v) {
     // of the same rows does the same here, where it can: not when a
     // ROLLBACK TO also undid a rename or a CREATE of the table (the shadow
     // tables are not the ones it wrote), nor when the schema cannot be
-    // read. That happens: after a ROLLBACK TO undid a schema change,
-    // SQLite reloads every attached schema, main first, and another
-    // connection may hold the lock that needs (SQLITE_BUSY). Changed rows
-    // then fail the commit, which can be retried; taking "cannot read" for
-    // "absent" would drop them.
+    // read. That happens: after a ROLLBACK TO in a transaction that
+    // changed the schema, SQLite reloads every attached schema, main
+    // first, and another connection may hold the lock that needs
+    // (SQLITE_BUSY). Changed rows then fail the commit, which can be
+    // retried; taking "cannot read" for "absent" would drop them.
     const bool changed = st.store.changed_in_transaction();
     if (!changed && st.store.version() == st.begin_version) return SQLITE_OK;
     int rc = SQLITE_OK;

@@ -38,6 +38,13 @@ class Pair {
   Db alex_, native_;
 };
 
+// "k INTEGER PRIMARY KEY, c1 INTEGER, ..." with n columns in all.
+std::string integer_columns(int n) {
+  std::string sql = "k INTEGER PRIMARY KEY";
+  for (int i = 1; i < n; ++i) sql += ", c" + std::to_string(i) + " INTEGER";
+  return sql;
+}
+
 std::string plan(Db& db, const std::string& sql) {
   Result r = db.run("EXPLAIN QUERY PLAN " + sql);
   std::string s;
@@ -304,6 +311,52 @@ TEST(ModuleTest, DISABLED_VirtualTableSchemaLimits) {
   p.both("CREATE INDEX ti ON t(i)");
   p.both("CREATE TRIGGER tt AFTER INSERT ON t BEGIN SELECT 1; END");
   p.both("ALTER TABLE t ADD COLUMN z INTEGER");
+}
+
+// The shadow tables' names belong to the table: a CREATE or a RENAME that
+// would need a name already taken fails with SQLite's message and changes
+// nothing, neither the table in the way nor the table being renamed.
+TEST(ModuleTest, TakenShadowNamesFailCleanly) {
+  Db db;
+  ASSERT_TRUE(db.run("CREATE TABLE t_meta(x); INSERT INTO t_meta VALUES(42)").ok());
+  EXPECT_EQ(db.str("CREATE VIRTUAL TABLE t USING alex(k INTEGER PRIMARY KEY)"),
+            "error(1): table \"t_meta\" already exists");
+  EXPECT_EQ(db.str("SELECT * FROM t_meta"), "int:42");
+  ASSERT_TRUE(db.run("CREATE VIRTUAL TABLE a USING alex(k INTEGER PRIMARY KEY, v TEXT);"
+                     "INSERT INTO a VALUES(1, 'one'); CREATE TABLE u_chunks(y)")
+                  .ok());
+  EXPECT_EQ(db.str("ALTER TABLE a RENAME TO u"),
+            "error(1): there is already another table or index with this name: u_chunks");
+  EXPECT_EQ(db.str("SELECT * FROM a"), "int:1|text:'one'");
+  EXPECT_EQ(db.str("SELECT alex_check('a')"), "text:'ok'");
+  EXPECT_EQ(db.str("SELECT name FROM sqlite_schema WHERE name LIKE 'u%' OR name LIKE 'a%' ORDER BY name"),
+            "text:'a'\ntext:'a_chunks'\ntext:'a_meta'\ntext:'u_chunks'");
+}
+
+// SQLite counts the module's arguments with its own three (module, schema,
+// table name) against SQLITE_LIMIT_COLUMN (2000): an alex table has at most
+// 1994 columns, and one more fails with SQLite's message.
+TEST(ModuleTest, ColumnLimit) {
+  Db db;
+  ASSERT_TRUE(db.run("CREATE VIRTUAL TABLE a USING alex(" + integer_columns(1994) + ")").ok());
+  ASSERT_TRUE(db.run("INSERT INTO a(k, c1993) VALUES(1, 7)").ok());
+  EXPECT_EQ(db.str("SELECT k, c1, c1993 FROM a"), "int:1|null|int:7");
+  EXPECT_EQ(db.str("CREATE VIRTUAL TABLE b USING alex(" + integer_columns(1995) + ")"),
+            "error(1): too many columns on b");
+}
+
+// The differences: a native table takes any name beside it and up to 2000
+// columns.
+TEST(ModuleTest, DISABLED_TakenNamesAndColumnLimit) {
+  Pair p;
+  p.both("CREATE TABLE v_meta(x)");
+  EXPECT_EQ(p.alex().str("CREATE VIRTUAL TABLE v USING alex(k INTEGER PRIMARY KEY)"),
+            p.native().str("CREATE TABLE v(k INTEGER PRIMARY KEY) STRICT"));
+  p.both("CREATE TABLE u_meta(x)");
+  EXPECT_EQ(p.alex().str("ALTER TABLE t RENAME TO u"), p.native().str("ALTER TABLE t RENAME TO u"));
+  const std::string columns = integer_columns(2000);
+  EXPECT_EQ(p.alex().str("CREATE VIRTUAL TABLE w USING alex(" + columns + ")"),
+            p.native().str("CREATE TABLE w(" + columns + ") STRICT"));
 }
 
 TEST(ModuleTest, RowsSurviveCloseAndReopen) {

@@ -303,6 +303,29 @@ class LoadTest(unittest.TestCase):
         p.check()
 
 
+    def test_backup_copies_exactly(self):
+        p = self.pair
+        p.alex.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", sample_rows(3000))
+        copy = connect()
+        p.alex.backup(copy)
+        self.assertEqual(copy.execute("SELECT * FROM t ORDER BY ts").fetchall(),
+                         p.alex.execute("SELECT * FROM t ORDER BY ts").fetchall())
+        self.assertEqual(copy.execute("SELECT alex_check('t')").fetchone()[0], "ok")
+        copy.close()
+
+    # A difference from a native table (README): iterdump() writes the
+    # table's rows and then its shadow tables as ordinary tables, whose
+    # CREATE fails in the new database, where the table made them already.
+    @unittest.expectedFailure
+    def test_iterdump_restores(self):
+        for conn in (self.pair.native, self.pair.alex):
+            conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", sample_rows(100))
+            copy = connect()
+            copy.executescript("\n".join(conn.iterdump()))
+            self.assertEqual(copy.execute("SELECT * FROM t ORDER BY ts").fetchall(),
+                             conn.execute("SELECT * FROM t ORDER BY ts").fetchall())
+            copy.close()
+
 class FileTest(unittest.TestCase):
 
     def setUp(self):

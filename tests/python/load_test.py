@@ -6,8 +6,9 @@ The extension is found, in this order, at the first argument
 (which ctest sets), or at build/alex under the repository root. The path may
 end in `.so` or not, as for `.load` in the sqlite3 shell.
 
-Standard library only; run it with an interpreter whose sqlite3 module allows
-loading extensions (Debian's /usr/bin/python3 does):
+Standard library only (and the sqlite3 shell, for ShellCopyTest); run it
+with an interpreter whose sqlite3 module allows loading extensions
+(Debian's /usr/bin/python3 does):
 
     ALEX_EXTENSION=build/alex /usr/bin/python3 tests/python/load_test.py -v
 
@@ -17,7 +18,9 @@ error messages compare equal, and expect the same answer from both.
 """
 
 import os
+import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -374,6 +377,86 @@ class FileTest(unittest.TestCase):
         self.assertEqual(plain.execute("PRAGMA integrity_check").fetchone()[0], "ok")
         plain.close()
 
+
+
+def shell(database, *commands):
+    """Runs the sqlite3 shell on `database` with the extension loaded and
+    the commands given as arguments; returns (exit code, stdout + stderr)."""
+    program = shutil.which("sqlite3")
+    if program is None:
+        raise AssertionError("the sqlite3 shell is not installed (apt-get install sqlite3)")
+    done = subprocess.run([program, database, ".load " + EXTENSION] + list(commands),
+                          capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout + done.stderr
+
+
+class ShellCopyTest(unittest.TestCase):
+    """The shell's copies of a database holding an alex table (README)."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="alex_shell_test_")
+        self.source = os.path.join(self.dir.name, "source.db")
+        conn = connect(self.source)
+        conn.execute("CREATE VIRTUAL TABLE t USING alex(%s)" % COLUMNS)
+        conn.execute("BEGIN")
+        rows = sample_rows(3000)
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+        conn.execute("COMMIT")
+        # A history: the saved chunks no longer start at the first row a
+        # fresh table would put in them.
+        conn.execute("DELETE FROM t WHERE ts < ?", (rows[2000][0],))
+        self.rows = conn.execute("SELECT * FROM t ORDER BY ts").fetchall()
+        conn.close()
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.dir.name, name)
+
+    def dump(self, *options):
+        code, sql = shell(self.source, " ".join((".dump",) + options))
+        self.assertEqual(code, 0, sql)
+        with open(self.path("dump.sql"), "w") as f:
+            f.write(sql)
+        return self.path("dump.sql")
+
+    def assert_copy(self, database):
+        """The copy holds the source's rows and passes alex_check, read
+        through a new connection."""
+        conn = connect(database)
+        try:
+            self.assertEqual(conn.execute("SELECT * FROM t ORDER BY ts").fetchall(), self.rows)
+            self.assertEqual(conn.execute("SELECT alex_check('t')").fetchone()[0], "ok")
+        finally:
+            conn.close()
+
+    def test_full_dump_restores(self):
+        # The dump writes the table into sqlite_schema and its shadow tables
+        # as they are; a new connection reads it (the one that replayed the
+        # dump does not see the table, as for FTS5: its schema is stale).
+        code, out = shell(self.path("copy.db"), ".read " + self.dump())
+        self.assertEqual(code, 0, out)
+        self.assert_copy(self.path("copy.db"))
+
+    # The differences (README): a --data-only dump inserts the rows into the
+    # table the target already has and then its saved chunks into that
+    # table's shadow tables, whose chunks they contradict (SQLITE_CORRUPT),
+    # and .clone opens the target without the extension.
+    @unittest.expectedFailure
+    def test_data_only_dump_restores(self):
+        target = self.path("copy.db")
+        conn = connect(target)
+        conn.execute("CREATE VIRTUAL TABLE t USING alex(%s)" % COLUMNS)
+        conn.close()
+        shell(target, ".read " + self.dump("--data-only"))  # its errors are the chunks' UNIQUE ids
+        self.assert_copy(target)
+
+    @unittest.expectedFailure
+    def test_clone_copies(self):
+        code, out = shell(self.source, ".clone " + self.path("copy.db"))
+        self.assertEqual(code, 0, out)
+        self.assert_copy(self.path("copy.db"))
 
 def load_module_tests():
     """Fails, rather than skips, when the extension cannot be loaded: a test

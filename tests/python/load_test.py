@@ -305,7 +305,6 @@ class LoadTest(unittest.TestCase):
         self.assertEqual(p.contents(), after)
         p.check()
 
-
     def test_backup_copies_exactly(self):
         p = self.pair
         p.alex.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", sample_rows(3000))
@@ -328,6 +327,7 @@ class LoadTest(unittest.TestCase):
             self.assertEqual(copy.execute("SELECT * FROM t ORDER BY ts").fetchall(),
                              conn.execute("SELECT * FROM t ORDER BY ts").fetchall())
             copy.close()
+
 
 class FileTest(unittest.TestCase):
 
@@ -376,7 +376,6 @@ class FileTest(unittest.TestCase):
             plain.execute("SELECT * FROM t").fetchall()
         self.assertEqual(plain.execute("PRAGMA integrity_check").fetchone()[0], "ok")
         plain.close()
-
 
 
 def shell(database, *commands):
@@ -457,6 +456,7 @@ class ShellCopyTest(unittest.TestCase):
         code, out = shell(self.source, ".clone " + self.path("copy.db"))
         self.assertEqual(code, 0, out)
         self.assert_copy(self.path("copy.db"))
+
 
 def load_module_tests():
     """Fails, rather than skips, when the extension cannot be loaded: a test

@@ -333,9 +333,10 @@ TEST(ModuleTest, TakenShadowNamesFailCleanly) {
             "text:'a'\ntext:'a_chunks'\ntext:'a_meta'\ntext:'u_chunks'");
 }
 
-// SQLite counts the module's arguments with its own three (module, schema,
-// table name) against SQLITE_LIMIT_COLUMN (2000): an alex table has at most
-// 1994 columns, and one more fails with SQLite's message.
+// SQLite checks a virtual table's module arguments, with room for its own
+// entries (module, schema and table names), against SQLITE_LIMIT_COLUMN
+// (2000): an alex table has at most 1994 columns, and one more fails with
+// SQLite's message.
 TEST(ModuleTest, ColumnLimit) {
   Db db;
   ASSERT_TRUE(db.run("CREATE VIRTUAL TABLE a USING alex(" + integer_columns(1994) + ")").ok());

@@ -1218,8 +1218,9 @@ TEST(DurabilityTest, RenameOntoTheNameOfAnUndoneCreateKeepsRows) {
 // After a ROLLBACK TO in a transaction that changed the schema (here it
 // undoes the change), SQLite reloads every schema before its next
 // statement, main's first; with another connection holding PENDING on main
-// (its COMMIT met this connection's read), that fails with SQLITE_BUSY. A COMMIT of changes to an attached file needs no statement
-// natively and commits; the module's commit reads the schema.
+// (its COMMIT met this connection's read), that fails with SQLITE_BUSY. A
+// COMMIT of changes to an attached file needs no statement natively and
+// commits; the module's commit reads the schema.
 class SchemaBusyTest : public ::testing::Test {
  protected:
   void SetUp() override {

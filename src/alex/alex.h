@@ -541,12 +541,16 @@ class Tree {
                            : internal::data_node_cost<Key, Traits>(s, m, t, Options::kInitDensity) +
                                  internal::CostWeights::kByte * sizeof(Leaf) / n;
     int worse = 0;
-    // A child array costs at most an eighth of the bytes of the keys and
+    // A child array costs at most a sixteenth of the bytes of the keys and
     // payloads below it: memory stays near the bytes held even where the
     // cost model would trade any amount of it for a shorter search
-    // (skewed keys, whose dense head wants the finest slots).
+    // (skewed keys, whose dense head wants the finest slots). An eighth
+    // left no room for the leaves' own peak: after a random-insert phase's
+    // first wave of expansions they are at density ~0.65 (24.6 bytes per
+    // 16-byte pair), and a root of 1 byte per key more took 1M lognormal
+    // keys past the 1.6x budget.
     const int memory_log = static_cast<int>(
-        std::bit_width(static_cast<uint64_t>(n * sizeof(Entry) / (8 * sizeof(Node*))))) - 1;
+        std::bit_width(static_cast<uint64_t>(n * sizeof(Entry) / (16 * sizeof(Node*))))) - 1;
     // Slots hold at most kMaxSlotKeys keys on average, whatever the cost
     // model says (merged blocks still make big leaves): a leaf filled by
     // appends can then hand the slots past its keys to a new leaf.
@@ -911,9 +915,12 @@ class Tree {
   }
 
   // Doubling a model node's fanout costs O(fanout) time and memory, so it
-  // is bounded: the root's to a few slots per key, inner nodes' absolutely.
+  // is bounded: the root's to a slot per 16 keys (half a byte per key; a
+  // leaf that owns one slot past that splits down, at the cost of a small
+  // model node, where doubling a root of 64K slots for that one leaf took
+  // 512 KiB), inner nodes' absolutely.
   bool can_double(const ModelNode* m) const {
-    const size_t limit = m == root_ ? std::min(Options::kMaxRootFanout, std::max<size_t>(4096, size_ / 4))
+    const size_t limit = m == root_ ? std::min(Options::kMaxRootFanout, std::max<size_t>(4096, size_ / 16))
                                     : Options::kMaxDoubledFanout;
     return m->shift >= 1 && m->fanout * 2 <= limit;
   }

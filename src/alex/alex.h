@@ -545,10 +545,10 @@ class Tree {
     // payloads below it: memory stays near the bytes held even where the
     // cost model would trade any amount of it for a shorter search
     // (skewed keys, whose dense head wants the finest slots). An eighth
-    // left no room for the leaves' own peak: after a random-insert phase's
-    // first wave of expansions they are at density ~0.65 (24.6 bytes per
-    // 16-byte pair), and a root of 1 byte per key more took 1M lognormal
-    // keys past the 1.6x budget.
+    // left too little room for the leaves' own peak: after a random-insert
+    // phase's first wave of expansions they are at density ~0.65 (24.6
+    // bytes per 16-byte pair), and under a root of 1 byte per key 1M
+    // clustered keys reached the 1.6x budget (25.6 bytes).
     const int memory_log = static_cast<int>(
         std::bit_width(static_cast<uint64_t>(n * sizeof(Entry) / (16 * sizeof(Node*))))) - 1;
     // Slots hold at most kMaxSlotKeys keys on average, whatever the cost

@@ -548,16 +548,21 @@ class Tree {
     // left too little room for the leaves' own peak: after a random-insert
     // phase's first wave of expansions they are at density ~0.65 (24.6
     // bytes per 16-byte pair), and under a root of 1 byte per key 1M
-    // clustered keys reached the 1.6x budget (25.6 bytes).
-    const int memory_log = static_cast<int>(
-        std::bit_width(static_cast<uint64_t>(n * sizeof(Entry) / (16 * sizeof(Node*))))) - 1;
+    // clustered keys reached the 1.6x budget (25.6 bytes). The bound is
+    // for large arrays: one of 16 slots costs less than a leaf's header,
+    // and a node over a few dozen keys (split down) needs its fanout to
+    // separate keys that sit close together in a wide domain, or it grows
+    // a chain of nodes a slot each (with the fuzzer's tiny nodes, fanouts
+    // of 2 and 4 grew one to depth 45).
+    const int memory_log = std::max(
+        4, static_cast<int>(std::bit_width(static_cast<uint64_t>(n * sizeof(Entry) / (16 * sizeof(Node*))))) - 1);
     // Slots hold at most kMaxSlotKeys keys on average, whatever the cost
     // model says (merged blocks still make big leaves): a leaf filled by
     // appends can then hand the slots past its keys to a new leaf.
     const int slot_keys_log = static_cast<int>(std::bit_width(static_cast<uint64_t>(n / kMaxSlotKeys)));
     const int max_log = std::min({Options::kMaxFanoutLog, bits,
                                   static_cast<int>(std::bit_width(static_cast<uint64_t>(n))) + 1,
-                                  std::max(1, memory_log)});
+                                  memory_log});
     const int min_log = std::min(max_log, slot_keys_log);
     for (int k = std::max(1, min_log); k <= max_log; ++k) {
       const Fanout f{k, bits - k};

@@ -33,8 +33,11 @@
 //     the key range past its last key to a new node, so a tree built by
 //     appending looks like a bulk-loaded one.
 //   * Keys outside the root's domain grow the root's slot array toward them.
-//   * Erase contracts sparse nodes; if memory per key drifts past ~1.75x what
-//     a fresh build used, the tree is rebuilt (amortized O(1) per operation).
+//   * Erase contracts sparse nodes, and while the tree holds more than 1.6x
+//     the bytes of its keys and payloads, nodes below init density; if
+//     memory per key drifts past ~1.75x what a fresh build used (or, over
+//     that budget, a sixteenth past it), the tree is rebuilt (amortized O(1)
+//     per operation).
 //
 // Errors: none are returned; allocation failure is std::bad_alloc (or
 // termination with -fno-exceptions), raised before the tree is modified
@@ -76,6 +79,9 @@ struct DefaultOptions {
   static constexpr size_t kMaxRootFanout = size_t{1} << 22;  // root growth
   static constexpr size_t kMaxDoubledFanout = 1 << 12;       // inner doubling
   static constexpr double kCompactFactor = 1.5;  // rebuild past ~this x bytes/key
+  // Memory budget: erases keep the tree under this x the bytes of the keys
+  // and payloads it holds, where contracting leaves or a rebuild can.
+  static constexpr double kMaxBytesFactor = 1.6;
 };
 
 struct Stats {
@@ -290,13 +296,8 @@ class Tree {
     if (slot < 0) return 0;
     leaf->erase_at(slot);
     --size_;
-    // Contract below min density, but only once the node has lost a share
-    // of the keys it had at its last resize: a node that just grew toward
-    // its appends is sparse by design, and erasing a few fresh keys must
-    // not shrink it back (resize thrash).
-    if (leaf->capacity_ > Options::kMinCapacity && leaf->num_keys_ < leaf->capacity_ * Options::kMinDensity &&
-        leaf->num_keys_ * Options::kInitDensity < leaf->keys_at_resize_ * Options::kMinDensity) {
-      resize(leaf, capacity_for(leaf->num_keys_), Room::kSpread);
+    if (const int capacity = contracted_capacity(leaf); capacity > 0) {
+      resize(leaf, capacity, Room::kSpread);
       ++stats_.contractions;
     }
     if (memory_drifted()) rebuild();
@@ -388,6 +389,10 @@ class Tree {
   // growing toward its appends).
   static constexpr double kCompactSlack = 0.25;
   static constexpr size_t kCompactSlackBytes = 64 << 10;
+  // Over the memory budget, erases contract leaves to this density (see
+  // contracted_capacity()), and rebuild past this factor (memory_drifted()).
+  static constexpr double kBudgetDensity = (Options::kInitDensity + Options::kMaxDensity) / 2;
+  static constexpr double kBudgetRebuildFactor = 1.0625;
   // A leaf whose expected cost exceeds this (search ~8 slots off) asks the
   // cost model whether a model node would serve its keys better.
   static constexpr double kSplitCheckCost = 3 * internal::CostWeights::kSearch;
@@ -398,8 +403,8 @@ class Tree {
   static constexpr size_t kMaxSlotKeys = static_cast<size_t>(Options::kMaxAppendCapacity * Options::kInitDensity / 4);
 
   static int max_keys(int capacity) { return static_cast<int>(capacity * Options::kMaxDensity); }
-  static int capacity_for(size_t n) {
-    double c = std::ceil(static_cast<double>(n) / Options::kInitDensity);
+  static int capacity_for(size_t n, double density = Options::kInitDensity) {
+    double c = std::ceil(static_cast<double>(n) / density);
     c = std::max(c, static_cast<double>(n) + 1);
     return static_cast<int>(std::clamp(c, static_cast<double>(Options::kMinCapacity),
                                        static_cast<double>(Options::kMaxCapacity)));
@@ -785,10 +790,51 @@ class Tree {
     return {find(key), true};
   }
 
+  // Bytes the memory target allows for the keys held.
+  double budget_bytes() const {
+    return Options::kMaxBytesFactor * static_cast<double>(sizeof(Key) + sizeof(Payload)) * static_cast<double>(size_);
+  }
+
+  // The capacity an erase contracts `leaf` to, or 0 to leave it. A leaf
+  // contracts below min density; and while the tree holds more than its
+  // budget, below init density, to the middle of init and max density (so
+  // the contraction is worth its relay, and a few inserts do not expand it
+  // again). Either only once the leaf has lost a share of the keys it had
+  // at its last resize (a quarter, or a sixteenth and at least 8): a leaf
+  // that just grew toward its appends is sparse by design, and erasing a
+  // few fresh keys must not shrink it back (resize thrash); each resize is
+  // paid for by that share of erases.
+  int contracted_capacity(const Leaf* leaf) const {
+    const int n = leaf->num_keys_;
+    if (leaf->capacity_ <= Options::kMinCapacity) return 0;
+    if (n < leaf->capacity_ * Options::kMinDensity &&
+        n * Options::kInitDensity < leaf->keys_at_resize_ * Options::kMinDensity) {
+      return capacity_for(n);
+    }
+    if (n < leaf->capacity_ * Options::kInitDensity &&
+        leaf->keys_at_resize_ - n >= std::max(leaf->keys_at_resize_ / 16, Options::kMinCapacity / 2) &&
+        static_cast<double>(mem_.bytes) > budget_bytes()) {
+      const int capacity = capacity_for(n, kBudgetDensity);
+      return capacity < leaf->capacity_ ? capacity : 0;
+    }
+    return 0;
+  }
+
+  // A rebuild pays for itself once the memory drifted a share past the last
+  // build's bytes per key, since that took a share of n operations: past
+  // kCompactFactor (plus slack); or a sixteenth, when the tree is over its
+  // budget and contracting every leaf to kBudgetDensity would not bring it
+  // under (model nodes sized for more keys than are left).
   bool memory_drifted() const {
     const double built = build_bytes_per_key_ * static_cast<double>(size_);
-    return static_cast<double>(mem_.bytes) >
-           Options::kCompactFactor * built + std::max(kCompactSlack * built, static_cast<double>(kCompactSlackBytes));
+    const double bytes = static_cast<double>(mem_.bytes);
+    const double slack = static_cast<double>(kCompactSlackBytes);
+    if (bytes > Options::kCompactFactor * built + std::max(kCompactSlack * built, slack)) return true;
+    const double budget = budget_bytes();
+    if (bytes <= budget || bytes <= kBudgetRebuildFactor * built + slack) return false;
+    const double contracted_arrays = static_cast<double>(Leaf::buffer_bytes(capacity_for(1024, kBudgetDensity))) /
+                                     1024 * static_cast<double>(size_);
+    return bytes - static_cast<double>(mem_.array_bytes) + contracted_arrays > budget;
   }
 
   // ---- restructuring -------------------------------------------------------
@@ -1159,7 +1205,8 @@ template <class Key, class Payload, class Options>
 std::string Tree<Key, Payload, Options>::check() const {
   if (root_ == nullptr) {
     if (size_ != 0 || first_leaf_ || last_leaf_) return "empty tree with leaves or a size";
-    return mem_.bytes == 0 ? "" : "empty tree still counts " + std::to_string(mem_.bytes) + " bytes";
+    const bool counted = mem_.bytes != 0 || mem_.array_bytes != 0;
+    return counted ? "empty tree still counts " + std::to_string(mem_.bytes) + " bytes" : "";
   }
   std::vector<const Leaf*> leaves;
   size_t bytes = 0;
@@ -1167,6 +1214,12 @@ std::string Tree<Key, Payload, Options>::check() const {
   if (!err.empty()) return err;
   if (bytes != mem_.bytes) {
     return "memory counter says " + std::to_string(mem_.bytes) + " bytes, nodes hold " + std::to_string(bytes);
+  }
+  size_t array_bytes = 0;
+  for (const Leaf* l : leaves) array_bytes += Leaf::buffer_bytes(l->capacity_);
+  if (array_bytes != mem_.array_bytes) {
+    return "memory counter says " + std::to_string(mem_.array_bytes) + " bytes in data arrays, leaves hold " +
+           std::to_string(array_bytes);
   }
   // The leaf chain visits the leaves in tree order, both ways.
   size_t i = 0;

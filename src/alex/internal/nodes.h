@@ -122,6 +122,7 @@ struct ModelNode : Node {
 // it so memory_bytes() is exact.
 struct MemoryCounter {
   size_t bytes = 0;
+  size_t array_bytes = 0;  // the part in data nodes' arrays
 };
 
 template <class Key, class Payload, class Traits = KeyTraits<Key>>
@@ -156,6 +157,7 @@ struct DataNode : Node {
     release(mem);
     buffer_ = fresh;
     mem->bytes += bytes;
+    mem->array_bytes += bytes;
     capacity_ = cap;
     keys_ = reinterpret_cast<Key*>(buffer_);
     payloads_ = reinterpret_cast<Payload*>(buffer_ + payload_offset(cap));
@@ -169,6 +171,7 @@ struct DataNode : Node {
   void release(MemoryCounter* mem) {
     if (buffer_ == nullptr) return;
     mem->bytes -= buffer_bytes(capacity_);
+    mem->array_bytes -= buffer_bytes(capacity_);
     ::operator delete(buffer_, std::align_val_t{64});
     buffer_ = nullptr;
     keys_ = nullptr;

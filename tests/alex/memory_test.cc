@@ -52,6 +52,27 @@ double bytes_per_key(const Tree& tree) {
          << "\n  fresh: " << describe_stats(fresh);
 }
 
+// The most bytes per key `tree` held after any of op(0), ..., op(count - 1)
+// (each returns whether it did what it should; the first that did not is a
+// failure and ends the run), and after which (1-based; 0: before them all).
+struct Peak {
+  double bytes_per_key;
+  size_t after;
+};
+template <class Op>
+Peak peak_over(const Tree& tree, size_t count, Op op) {
+  Peak peak{bytes_per_key(tree), 0};
+  for (size_t i = 0; i < count; ++i) {
+    if (!op(i)) {
+      ADD_FAILURE() << "operation " << i << " failed";
+      break;
+    }
+    const double used = bytes_per_key(tree);
+    if (used > peak.bytes_per_key) peak = {used, i + 1};
+  }
+  return peak;
+}
+
 // Erases keys of `keys` (in their order, skipping absent ones) until only
 // `keep` remain in the tree.
 void erase_down_to(Tree& tree, const std::vector<int64_t>& keys, size_t keep) {
@@ -172,19 +193,12 @@ TEST(Memory, RandomInsertsStayWithinBudget) {
     const size_t half = keys.size() / 2;
     Tree tree = bulk_loaded(sorted_pairs(
         std::vector<int64_t>(keys.begin(), keys.begin() + half), 1));
-    double peak = bytes_per_key(tree);
-    size_t peak_at = 0;
-    for (size_t i = half; i < keys.size(); ++i) {
-      ASSERT_TRUE(tree.insert(keys[i], 2).second);
-      const double used = bytes_per_key(tree);
-      if (used > peak) {
-        peak = used;
-        peak_at = i - half + 1;
-      }
-    }
+    const Peak peak = peak_over(tree, keys.size() - half, [&](size_t i) {
+      return tree.insert(keys[half + i], 2).second;
+    });
     ASSERT_TRUE(is_valid(tree));
-    EXPECT_LE(peak, kBudgetBytesPerKey)
-        << "after insert " << peak_at << " of " << keys.size() - half
+    EXPECT_LE(peak.bytes_per_key, kBudgetBytesPerKey)
+        << "after insert " << peak.after << " of " << keys.size() - half
         << "; at the end: " << describe_stats(tree);
   }
 }
@@ -205,19 +219,12 @@ TEST(Memory, RandomErasesStayWithinBudget) {
     Tree tree = bulk_loaded(sorted_pairs(keys, 1));
     Random random(seed);
     random.shuffle(keys);
-    double peak = bytes_per_key(tree);
-    size_t peak_at = 0;
-    for (size_t i = 0; i < keys.size() / 2; ++i) {
-      ASSERT_EQ(tree.erase(keys[i]), 1u);
-      const double used = bytes_per_key(tree);
-      if (used > peak) {
-        peak = used;
-        peak_at = i + 1;
-      }
-    }
+    const Peak peak = peak_over(tree, keys.size() / 2, [&](size_t i) {
+      return tree.erase(keys[i]) == 1;
+    });
     ASSERT_TRUE(is_valid(tree));
-    EXPECT_LE(peak, kBudgetBytesPerKey * 1.001)
-        << "after erase " << peak_at << " of " << keys.size() / 2
+    EXPECT_LE(peak.bytes_per_key, kBudgetBytesPerKey * 1.001)
+        << "after erase " << peak.after << " of " << keys.size() / 2
         << "; at the end: " << describe_stats(tree);
   }
 }

@@ -118,7 +118,8 @@ size_t insert_until_expansion(Tree& tree, const UniformKeys& keys) {
 
 // The key after `key` in the tree (the one before, if `key` is the last).
 // REQUIRES: key is in the tree, and it holds another key.
-int64_t neighbour_of(Tree& tree, int64_t key) {
+template <class AnyTree>
+int64_t neighbour_of(AnyTree& tree, int64_t key) {
   auto it = tree.find(key);
   ++it;
   if (it == tree.end()) it = --tree.find(key);
@@ -207,6 +208,15 @@ std::vector<int64_t> erase_until_contraction(Tree& tree,
   return order;
 }
 
+// The first key >= `key` in the tree (the last key if there is none).
+// REQUIRES: the tree holds a key.
+template <class AnyTree>
+int64_t key_at_or_after(AnyTree& tree, int64_t key) {
+  auto it = tree.lower_bound(key);
+  if (it == tree.end()) --it;
+  return it.key();
+}
+
 TEST(ResizeThrash, JustContracted) {
   const uint64_t seed = test_seed(8004);
   SCOPED_TRACE(seed_trace(seed));
@@ -220,25 +230,11 @@ TEST(ResizeThrash, JustContracted) {
   // The key whose erase contracted its node, and the one erased before.
   expect_no_thrash(tree, 4,
                    insert_then_erase(tree, erased.end()[-1], erased.end()[-2]));
-}
-
-// The other way round: erase two keys of the node that just contracted (the
-// tree is at its budget, so the erases find it over), insert them again. Its
-// keys sit at the middle of init and max density, so the inserts must not
-// expand it either.
-TEST(ResizeThrash, JustContractedEraseFirst) {
-  const uint64_t seed = test_seed(8010);
-  SCOPED_TRACE(seed_trace(seed));
-  const UniformKeys keys(seed);
-  Tree tree;
-  const std::vector<int64_t> erased =
-      erase_until_contraction(tree, keys.loaded, seed);
-  ASSERT_GE(erased.size(), 1u)
-      << "no contraction after erasing 95% of the keys; "
-      << describe_stats(tree);
-  auto it = tree.lower_bound(erased.back());
-  if (it == tree.end()) --it;
-  const int64_t a = it.key();
+  // The other way round: erase two keys of that node (the tree is at its
+  // budget, so the erases find it over), insert them again. Its keys sit at
+  // the middle of init and max density, so the inserts must not expand it
+  // either.
+  const int64_t a = key_at_or_after(tree, erased.back());
   expect_no_thrash(tree, 4, erase_then_insert(tree, a, neighbour_of(tree, a)));
 }
 
@@ -265,12 +261,8 @@ TEST(ResizeThrash, JustContractedSmallNodeEraseFirst) {
     tree.erase(keys[erased++]);
   }
   ASSERT_EQ(tree.stats().contractions, 1u) << describe_stats(tree);
-  auto it = tree.lower_bound(keys[erased - 1]);
-  if (it == tree.end()) --it;
-  const int64_t a = it.key();
-  ++it;
-  if (it == tree.end()) it = --tree.find(a);
-  expect_no_thrash(tree, 4, erase_then_insert(tree, a, it.key()));
+  const int64_t a = key_at_or_after(tree, keys[erased - 1]);
+  expect_no_thrash(tree, 4, erase_then_insert(tree, a, neighbour_of(tree, a)));
 }
 
 // The smallest case: a key below all others inserted into a freshly loaded

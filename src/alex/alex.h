@@ -79,8 +79,8 @@ struct DefaultOptions {
   static constexpr size_t kMaxRootFanout = size_t{1} << 22;  // root growth
   static constexpr size_t kMaxDoubledFanout = 1 << 12;       // inner doubling
   static constexpr double kCompactFactor = 1.5;  // rebuild past ~this x bytes/key
-  // Memory budget: erases keep the tree under this x the bytes of the keys
-  // and payloads it holds, where contracting leaves or a rebuild can.
+  // Memory budget: the tree stays under this x the bytes of the keys and
+  // payloads it holds where contracting leaves on erase, or a rebuild, can.
   static constexpr double kMaxBytesFactor = 1.6;
 };
 
@@ -799,20 +799,20 @@ class Tree {
   // contracts below min density; and while the tree holds more than its
   // budget, below init density, to the middle of init and max density (so
   // the contraction is worth its relay, and a few inserts do not expand it
-  // again). Either only once the leaf has lost a share of the keys it had
-  // at its last resize (a quarter, or a sixteenth and at least 8): a leaf
-  // that just grew toward its appends is sparse by design, and erasing a
-  // few fresh keys must not shrink it back (resize thrash); each resize is
-  // paid for by that share of erases.
+  // again). Either only once the leaf has lost a share of the most keys it
+  // held since its last resize (2/7, or a sixteenth and at least half the
+  // smallest capacity): a leaf that just grew toward its appends is sparse
+  // by design, and erasing a few fresh keys must not shrink it back (resize
+  // thrash); each resize is paid for by that share of erases.
   int contracted_capacity(const Leaf* leaf) const {
     const int n = leaf->num_keys_;
     if (leaf->capacity_ <= Options::kMinCapacity) return 0;
     if (n < leaf->capacity_ * Options::kMinDensity &&
-        n * Options::kInitDensity < leaf->keys_at_resize_ * Options::kMinDensity) {
+        n * Options::kInitDensity < leaf->peak_keys_ * Options::kMinDensity) {
       return capacity_for(n);
     }
     if (n < leaf->capacity_ * Options::kInitDensity &&
-        leaf->keys_at_resize_ - n >= std::max(leaf->keys_at_resize_ / 16, Options::kMinCapacity / 2) &&
+        leaf->peak_keys_ - n >= std::max(leaf->peak_keys_ / 16, Options::kMinCapacity / 2) &&
         static_cast<double>(mem_.bytes) > budget_bytes()) {
       const int capacity = capacity_for(n, kBudgetDensity);
       return capacity < leaf->capacity_ ? capacity : 0;
@@ -824,7 +824,9 @@ class Tree {
   // build's bytes per key, since that took a share of n operations: past
   // kCompactFactor (plus slack); or a sixteenth, when the tree is over its
   // budget and contracting every leaf to kBudgetDensity would not bring it
-  // under (model nodes sized for more keys than are left).
+  // under (model nodes sized for more keys than are left; or a key set whose
+  // fresh build is over the budget too, which then gains nothing from it,
+  // but each such rebuild is still paid for by the drift before it).
   bool memory_drifted() const {
     const double built = build_bytes_per_key_ * static_cast<double>(size_);
     const double bytes = static_cast<double>(mem_.bytes);
@@ -1062,6 +1064,7 @@ class Tree {
     fresh->expected_cost_ = leaf->expected_cost_;
     for (int i = to; i >= from; i = leaf->prev_occupied(i - 1)) leaf->erase_at(i);
     leaf->inserts_since_resize_ = leaf->appends_since_resize_ = leaf->prepends_since_resize_ = 0;
+    leaf->peak_keys_ = leaf->num_keys_;
     if (append) {
       fresh->prev_ = leaf;
       fresh->next_ = leaf->next_;

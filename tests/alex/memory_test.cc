@@ -229,6 +229,28 @@ TEST(Memory, RandomErasesStayWithinBudget) {
   }
 }
 
+// The same for a tree built by appending timestamps. Its leaves were filled
+// by appends long after their last resize, so what an erase compares with
+// is the most keys a leaf has held, not what it held at that resize (once
+// a few, and no erase would ever have contracted it).
+TEST(Memory, ErasesFromAnAppendBuiltTreeStayWithinBudget) {
+  const uint64_t seed = test_seed(7400);
+  SCOPED_TRACE(seed_trace(seed));
+  std::vector<int64_t> keys =
+      make_keys(KeySet::kTimestamps, scaled(1'000'000, 100'000), seed);
+  Tree tree;
+  for (int64_t key : keys) ASSERT_TRUE(tree.insert(key, 1).second);
+  Random random(seed);
+  random.shuffle(keys);
+  const Peak peak = peak_over(tree, keys.size() / 2, [&](size_t i) {
+    return tree.erase(keys[i]) == 1;
+  });
+  ASSERT_TRUE(is_valid(tree));
+  EXPECT_LE(peak.bytes_per_key, kBudgetBytesPerKey * 1.001)
+      << "after erase " << peak.after << " of " << keys.size() / 2
+      << "; at the end: " << describe_stats(tree);
+}
+
 // No key set, bulk-loaded, costs more than 3 x the 16 bytes of its pairs (a
 // guard against pathological node layouts, looser than the timestamps'
 // budget above).

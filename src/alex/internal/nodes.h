@@ -424,6 +424,8 @@ struct DataNode : Node {
 
   // Removes the key in `slot`. REQUIRES occupied(slot).
   void erase_at(int slot) {
+    // num_keys_ only falls here, so this sees every peak.
+    peak_keys_ = std::max(peak_keys_, num_keys_);
     clear_bit(slot);
     --num_keys_;
     if (slot == first_) {
@@ -576,7 +578,7 @@ struct DataNode : Node {
     inserts_since_resize_ = appends_since_resize_ = prepends_since_resize_ = shifts_since_resize_ = 0;
     distance_since_resize_ = 0;
     expected_cost_ = laid->expected_cost_;
-    keys_at_resize_ = laid->keys_at_resize_;
+    peak_keys_ = laid->peak_keys_;
   }
 
  private:
@@ -660,7 +662,7 @@ struct DataNode : Node {
         n > 0 ? CostWeights::kSearch * log_err / n + CostWeights::kShift * run_sq / (4.0 * n) : 0;
     inserts_since_resize_ = appends_since_resize_ = prepends_since_resize_ = shifts_since_resize_ = 0;
     distance_since_resize_ = 0;
-    keys_at_resize_ = n;
+    peak_keys_ = n;
   }
 
  public:
@@ -731,7 +733,9 @@ struct DataNode : Node {
   static constexpr uint64_t kShiftBudget = 4;
   static constexpr int kEdgeShift = 16;  // see insert()
   static constexpr int kSampledFitKeys = 1024;  // train() samples from here on
-  int keys_at_resize_ = 0;    // num_keys_ right after the last resize
+  // The most keys held since the last resize (a node filled by appends
+  // holds far more than right after it), kept up to date by erase_at().
+  int peak_keys_ = 0;
   // When Tree::model_beats_leaf last answered no: num_keys_ and expected_cost_.
   int keys_at_check_ = 0;
   double cost_at_check_ = 0;

@@ -1209,7 +1209,9 @@ std::string Tree<Key, Payload, Options>::check() const {
   if (root_ == nullptr) {
     if (size_ != 0 || first_leaf_ || last_leaf_) return "empty tree with leaves or a size";
     const bool counted = mem_.bytes != 0 || mem_.array_bytes != 0;
-    return counted ? "empty tree still counts " + std::to_string(mem_.bytes) + " bytes" : "";
+    return counted ? "empty tree still counts " + std::to_string(mem_.bytes) + " bytes (" +
+                         std::to_string(mem_.array_bytes) + " in data arrays)"
+                   : "";
   }
   std::vector<const Leaf*> leaves;
   size_t bytes = 0;

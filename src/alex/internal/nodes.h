@@ -424,7 +424,7 @@ struct DataNode : Node {
 
   // Removes the key in `slot`. REQUIRES occupied(slot).
   void erase_at(int slot) {
-    // num_keys_ only falls here, so this sees every peak.
+    // Between resizes only this lowers num_keys_, so it sees every peak.
     peak_keys_ = std::max(peak_keys_, num_keys_);
     clear_bit(slot);
     --num_keys_;

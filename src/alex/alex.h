@@ -88,6 +88,7 @@ struct Stats {
   int depth = 0;             // model levels + 1 on the deepest path
   size_t model_nodes = 0;
   size_t data_nodes = 0;
+  size_t empty_data_nodes = 0;     // data nodes holding no key
   double avg_search_distance = 0;  // mean |predicted slot - actual slot|
   double shifts_per_insert = 0;    // shifts / inserts
   uint64_t inserts = 0;            // successful inserts since the last build
@@ -677,6 +678,8 @@ class Tree {
     ModelNode* node = new_model(d.lo, f.shift, fanout);
     Unfinished unfinished(this, node);
     size_t k = 0;
+    size_t owned = 0;  // slots [0, owned) have their child
+    Node* prev = nullptr;
     for (const auto& [a, b] : blocks) {
       // The block's keys, found by exponential search from its first: a
       // linear scan would read every key once more per model level.
@@ -684,10 +687,22 @@ class Tree {
       const size_t end = static_cast<size_t>(
           gallop(e + k, e + n, [&](const Entry& x) { return slot_in(Traits::to_unsigned(x.first), d, f) < block_end; }) -
           e);
+      if (end == k) continue;  // no keys: the neighbours take its slots
       Node* child = build(e + k, end - k, false, chain, slot_range(d.lo, f.shift, a, b, d.hi));
-      std::fill(node->children + a, node->children + b, child);
+      // Slots without keys since the previous child go half to each
+      // neighbour, not to an empty leaf (clustered keys left a third of
+      // their leaves empty, ~420 bytes each): a key arriving there later
+      // extends the run of keys nearest to it, as an append or a prepend,
+      // and split_at_end hands the slots past that run to a new leaf once
+      // the neighbour is large.
+      const size_t mid = prev == nullptr ? owned : owned + (a - owned) / 2;
+      std::fill(node->children + owned, node->children + mid, prev);
+      std::fill(node->children + mid, node->children + b, child);
+      owned = b;
+      prev = child;
       k = end;
     }
+    std::fill(node->children + owned, node->children + fanout, prev);
     unfinished.release();
     return node;
   }
@@ -720,8 +735,9 @@ class Tree {
                  internal::data_node_cost<Key, Traits>(s + starts[x], cnt, t, Options::kInitDensity) +
              internal::CostWeights::kByte * sizeof(Leaf);
     };
-    // No keys in the block: one empty leaf beats several, at every level
-    // below (what the recursion would find, in O(1) instead of O(b - a)).
+    // No keys in the block: nothing below it to separate (what the
+    // recursion would find, in O(1) instead of O(b - a)); build() gives its
+    // slots to the neighbouring children.
     if (b - a == 1 || (!top && starts[a] == starts[b])) return {true, block_cost(a, b)};
     const size_t mid = a + (b - a) / 2;
     auto [left_one, left_cost] = merge_blocks(s, starts, t, a, mid, false, out);
@@ -1155,6 +1171,7 @@ class Tree {
     if (n->is_leaf) {
       auto* l = static_cast<const Leaf*>(n);
       ++s->data_nodes;
+      if (l->num_keys_ == 0) ++s->empty_data_nodes;
       for (int i = l->next_occupied(0); i < l->capacity_; i = l->next_occupied(i + 1))
         *distance += std::abs(l->predict(l->keys_[i]) - i);
       return;

@@ -37,7 +37,7 @@ static_assert(std::is_same_v<decltype(std::declval<Tree&>().find(0).payload()),
 ::testing::AssertionResult same_stats(const alex::Stats& a,
                                       const alex::Stats& b) {
   if (a.depth == b.depth && a.model_nodes == b.model_nodes &&
-      a.data_nodes == b.data_nodes &&
+      a.data_nodes == b.data_nodes && a.empty_data_nodes == b.empty_data_nodes &&
       a.avg_search_distance == b.avg_search_distance &&
       a.shifts_per_insert == b.shifts_per_insert && a.inserts == b.inserts &&
       a.shifts == b.shifts && a.expansions == b.expansions &&

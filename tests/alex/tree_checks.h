@@ -165,6 +165,7 @@ std::string describe_stats(const alex::Tree<Key, uint64_t, Options...>& tree) {
   return "depth=" + std::to_string(s.depth) +
          " model_nodes=" + std::to_string(s.model_nodes) +
          " data_nodes=" + std::to_string(s.data_nodes) +
+         " empty_data_nodes=" + std::to_string(s.empty_data_nodes) +
          " avg_search_distance=" + std::to_string(s.avg_search_distance) +
          " shifts_per_insert=" + std::to_string(s.shifts_per_insert) +
          " inserts=" + std::to_string(s.inserts) +

@@ -968,8 +968,9 @@ class Tree {
     return model;
   }
 
-  // Splits a leaf sideways when it owns several of its parent's slots
-  // (doubling the parent's fanout to make that so when cheap), else down.
+  // Splits a leaf sideways when it owns several of its parent's slots and
+  // its keys lie in more than one (doubling the parent's fanout to make that
+  // so when cheap), else down.
   void split(Leaf* leaf) {
     ModelNode* parent = path_.back().node;
     size_t a = parent->run_begin(path_.back().slot);
@@ -978,8 +979,13 @@ class Tree {
       double_fanout(parent);
       a *= 2;
       b *= 2;
+      path_.back().slot = a;  // split_down finds the run from it
     }
-    if (b - a >= 2) return split_sideways(leaf, parent, a, b);
+    // Sideways only separates keys in different slots of the run.
+    if (b - a >= 2 && parent->slot_of(Traits::to_unsigned(leaf->min_key())) !=
+                          parent->slot_of(Traits::to_unsigned(leaf->max_key()))) {
+      return split_sideways(leaf, parent, a, b);
+    }
     split_down(leaf);
   }
 
@@ -1015,9 +1021,11 @@ class Tree {
   void split_sideways(Leaf* leaf, ModelNode* parent, size_t a, size_t b) {
     const int n = leaf->num_keys_;
     const std::vector<Entry> entries = contents(leaf);
-    // Split at the slot boundary nearest the median key.
+    // Split at the slot boundary nearest the median key that leaves keys
+    // on both sides (the caller saw them in different slots).
     size_t c = parent->slot_of(Traits::to_unsigned(entries[n / 2].first));
-    c = std::clamp(c, a + 1, b - 1);
+    c = std::clamp(c, parent->slot_of(Traits::to_unsigned(entries.front().first)) + 1,
+                   parent->slot_of(Traits::to_unsigned(entries.back().first)));
     const size_t left = static_cast<size_t>(
         std::partition_point(entries.begin(), entries.end(),
                              [&](const Entry& x) { return parent->slot_of(Traits::to_unsigned(x.first)) < c; }) -

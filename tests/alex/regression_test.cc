@@ -122,5 +122,40 @@ TEST(Regression, SmallNodesInsertsDoNotHang) {
   EXPECT_TRUE(holds_exactly(tree, expected));
 }
 
+// Symptom: splits that moved no key. A full leaf whose keys all route to one
+// slot of its parent was split sideways at the slot after its median key's,
+// so every key went to one side: the same leaf rebuilt, plus an empty one
+// (1M clustered keys, every other cluster bulk-loaded and the rest inserted:
+// 174 of 917 sideways splits). Such a leaf now splits down. With only inserts, all of
+// them inside the loaded keys' range (so the root never grows an empty
+// leaf), no leaf is ever empty.
+TEST(Regression, SplitsLeaveNoLeafEmpty) {
+  const uint64_t seed = test_seed(5100);
+  SCOPED_TRACE(seed_trace(seed));
+  // Every 8th key and the last are loaded; the others are inserted.
+  const std::vector<int64_t> all =
+      sorted(make_keys(KeySet::kClustered, 20'000, seed));
+  std::vector<int64_t> loaded, inserted;
+  for (size_t i = 0; i < all.size(); ++i) {
+    (i % 8 == 0 || i + 1 == all.size() ? loaded : inserted).push_back(all[i]);
+  }
+  Random random(seed);
+  random.shuffle(inserted);
+  const Pairs<int64_t> pairs = sorted_pairs(loaded, 1);
+  alex::Tree<int64_t, uint64_t, SmallNodes> tree;
+  tree.bulk_load(pairs.data(), pairs.size());
+  for (size_t i = 0; i < inserted.size(); ++i) {
+    ASSERT_TRUE(tree.insert(inserted[i], 2).second) << inserted[i];
+    if (i % 1000 == 0) {
+      ASSERT_EQ(tree.stats().empty_data_nodes, 0u) << "after insert " << i;
+    }
+  }
+  ASSERT_TRUE(is_valid(tree));
+  const alex::Stats stats = tree.stats();
+  EXPECT_GT(stats.splits_sideways, 0u);
+  EXPECT_GT(stats.splits_down, 0u);
+  EXPECT_EQ(stats.empty_data_nodes, 0u) << describe_stats(tree);
+}
+
 }  // namespace
 }  // namespace alex_test

@@ -902,9 +902,23 @@ class Tree {
       // shifts), and once large, hand the range past the last key to a new
       // leaf, so nodes stay small enough for accurate models.
       if (leaf->capacity_ < Options::kMaxAppendCapacity) {
-        resize(leaf, std::min(std::max(2 * leaf->capacity_, Options::kMinCapacity), Options::kMaxAppendCapacity),
-               room);
+        // Half again instead where doubling would take the tree over its
+        // memory budget: a run of appends that stops (a cluster of keys
+        // filled in, in order) leaves its last doubling up to half empty.
+        const int cap = leaf->capacity_;
+        const size_t doubled = mem_.bytes + Leaf::buffer_bytes(2 * cap) - Leaf::buffer_bytes(cap);
+        const int grown = static_cast<double>(doubled) > budget_bytes() ? cap + cap / 2 : 2 * cap;
+        resize(leaf, std::min(std::max(grown, Options::kMinCapacity), Options::kMaxAppendCapacity), room);
         ++stats_.expansions;
+        // Keys arriving far from those held (a new cluster filled in, in
+        // order, in a gap between clusters) share one line with them that
+        // fits neither (a search ~500 slots off): split them apart while
+        // the new run is short. Only sideways: a split down would put a
+        // model level below the last one for every new cluster.
+        if (parent != nullptr && leaf->num_keys_ >= 64 && leaf->expected_cost_ > kSplitCheckCost &&
+            model_beats_leaf(leaf)) {
+          split(leaf, /*down=*/false);
+        }
         return;
       }
       if (parent == nullptr) return split_down(leaf);
@@ -971,7 +985,7 @@ class Tree {
   // Splits a leaf sideways when it owns several of its parent's slots and
   // its keys lie in more than one (doubling the parent's fanout to make that
   // so when cheap), else down.
-  void split(Leaf* leaf) {
+  void split(Leaf* leaf, bool down = true) {
     ModelNode* parent = path_.back().node;
     size_t a = parent->run_begin(path_.back().slot);
     size_t b = parent->run_end(path_.back().slot);
@@ -981,12 +995,15 @@ class Tree {
       b *= 2;
       path_.back().slot = a;  // split_down finds the run from it
     }
-    // Sideways only separates keys in different slots of the run.
-    if (b - a >= 2 && parent->slot_of(Traits::to_unsigned(leaf->min_key())) !=
-                          parent->slot_of(Traits::to_unsigned(leaf->max_key()))) {
-      return split_sideways(leaf, parent, a, b);
-    }
-    split_down(leaf);
+    if (b - a >= 2 && keys_in_several_slots(parent, leaf)) return split_sideways(leaf, parent, a, b);
+    if (down) split_down(leaf);
+  }
+
+  // Whether the leaf's keys route to more than one slot of its parent: a
+  // sideways split can only separate keys in different slots.
+  static bool keys_in_several_slots(const ModelNode* parent, const Leaf* leaf) {
+    return parent->slot_of(Traits::to_unsigned(leaf->min_key())) !=
+           parent->slot_of(Traits::to_unsigned(leaf->max_key()));
   }
 
   // Doubling a model node's fanout costs O(fanout) time and memory, so it

@@ -32,11 +32,6 @@ constexpr double kMaxGrowth = 2.0;
 // plus 60% for gaps and nodes.
 constexpr double kBudgetBytesPerKey = 1.6 * 16;
 
-double bytes_per_key(const Tree& tree) {
-  return static_cast<double>(tree.memory_bytes()) /
-         static_cast<double>(std::max<size_t>(tree.size(), 1));
-}
-
 // Compares `tree` with a fresh bulk load of its own contents.
 ::testing::AssertionResult memory_near_fresh(const Tree& tree) {
   ::testing::AssertionResult valid = is_valid(tree);
@@ -50,27 +45,6 @@ double bytes_per_key(const Tree& tree) {
          << ideal << " of a fresh bulk load of the same " << tree.size()
          << " keys\n  tree:  " << describe_stats(tree)
          << "\n  fresh: " << describe_stats(fresh);
-}
-
-// The most bytes per key `tree` held after any of op(0), ..., op(count - 1)
-// (each returns whether it did what it should; the first that did not is a
-// failure and ends the run), and after which (1-based; 0: before them all).
-struct Peak {
-  double bytes_per_key;
-  size_t after;
-};
-template <class Op>
-Peak peak_over(const Tree& tree, size_t count, Op op) {
-  Peak peak{bytes_per_key(tree), 0};
-  for (size_t i = 0; i < count; ++i) {
-    if (!op(i)) {
-      ADD_FAILURE() << "operation " << i << " failed";
-      break;
-    }
-    const double used = bytes_per_key(tree);
-    if (used > peak.bytes_per_key) peak = {used, i + 1};
-  }
-  return peak;
 }
 
 // Erases keys of `keys` (in their order, skipping absent ones) until only

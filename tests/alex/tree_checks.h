@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <iomanip>
@@ -178,6 +179,34 @@ std::string describe_stats(const alex::Tree<Key, uint64_t, Options...>& tree) {
          " rebuilds=" + std::to_string(s.rebuilds) +
          " size=" + std::to_string(tree.size()) +
          " memory_bytes=" + std::to_string(tree.memory_bytes());
+}
+
+// Bytes the tree allocated per key it holds.
+template <class Key, class... Options>
+double bytes_per_key(const alex::Tree<Key, uint64_t, Options...>& tree) {
+  return static_cast<double>(tree.memory_bytes()) /
+         static_cast<double>(std::max<size_t>(tree.size(), 1));
+}
+
+// The most bytes per key `tree` held after any of op(0), ..., op(count - 1)
+// (each returns whether it did what it should; the first that did not is a
+// failure and ends the run), and after which (1-based; 0: before them all).
+struct Peak {
+  double bytes_per_key;
+  size_t after;
+};
+template <class Tree, class Op>
+Peak peak_over(const Tree& tree, size_t count, Op op) {
+  Peak peak{bytes_per_key(tree), 0};
+  for (size_t i = 0; i < count; ++i) {
+    if (!op(i)) {
+      ADD_FAILURE() << "operation " << i << " failed";
+      break;
+    }
+    const double used = bytes_per_key(tree);
+    if (used > peak.bytes_per_key) peak = {used, i + 1};
+  }
+  return peak;
 }
 
 }  // namespace alex_test

@@ -984,7 +984,7 @@ class Tree {
 
   // Splits a leaf sideways when it owns several of its parent's slots and
   // its keys lie in more than one (doubling the parent's fanout to make that
-  // so when cheap), else down.
+  // so when cheap), else down if `down`, else not at all.
   void split(Leaf* leaf, bool down = true) {
     ModelNode* parent = path_.back().node;
     size_t a = parent->run_begin(path_.back().slot);
